@@ -1,0 +1,346 @@
+"""Pydantic models of every event on the topics; the `.avsc` files beside this module are generated from them."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "EVENT_MODELS",
+    "Alert",
+    "AlertState",
+    "CallEvent",
+    "CallEventType",
+    "Channel",
+    "Complaint",
+    "ComplaintCategory",
+    "ComplaintEventType",
+    "DeadLetter",
+    "DeadLetterKind",
+    "Event",
+    "Finding",
+    "InvoicePosting",
+    "PayCategory",
+    "PayLine",
+    "PayrollRun",
+    "PayrollRunKind",
+    "PayrollRunStatus",
+    "PostingKind",
+    "Severity",
+]
+
+
+class Event(BaseModel):
+    """Base of all topic payloads. `topic_key` names the field used as the Kafka message key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+    schema_name: ClassVar[str]
+    topic_attr: ClassVar[str]
+    topic_key: ClassVar[str]
+
+    def key(self) -> bytes:
+        return str(getattr(self, self.topic_key)).encode()
+
+
+# --------------------------------------------------------------------------- contact centre
+
+
+class Channel(StrEnum):
+    phone = "phone"
+    email = "email"
+    chat = "chat"
+
+
+class CallEventType(StrEnum):
+    offered = "offered"
+    answered = "answered"
+    abandoned = "abandoned"
+    ended = "ended"
+    email_received = "email_received"
+    email_answered = "email_answered"
+
+
+class CallEvent(Event):
+    """One step of a contact in an answer group (svarsgrupp): phone, chat or e-mail."""
+
+    schema_name = "CallEvent"
+    topic_attr = "call_events"
+    topic_key = "contact_id"
+
+    event_id: str = Field(min_length=1, description="Unique id of this event (contact id + step)")
+    contact_id: str = Field(min_length=1, description="Id of the contact in the source system")
+    event_type: CallEventType = Field(description="Step of the contact")
+    channel: Channel = Field(description="phone, email or chat")
+    queue: str = Field(min_length=1, description="Answer group (svarsgrupp), e.g. payroll-service")
+    org: str = Field(min_length=1, description="Organisation owning the answer group")
+    occurred_at: AwareDatetime = Field(description="When this step happened")
+    offered_at: AwareDatetime | None = Field(None, description="When the contact entered the queue")
+    wait_ms: int | None = Field(None, ge=0, description="Queue time until answer or abandon, ms")
+    handle_ms: int | None = Field(None, ge=0, description="Talk / handling time, ms (on ended)")
+    agent_id: str | None = Field(None, description="Pseudonymous agent id")
+    resolved_first_contact: bool | None = Field(None, description="Resolved at first contact (on ended)")
+    source: str = Field("unknown", description="Source system: callguide, mailbox, kch, simulator ...")
+
+    @model_validator(mode="after")
+    def _offered_before(self) -> CallEvent:
+        if self.offered_at is not None and self.offered_at > self.occurred_at:
+            raise ValueError("offered_at is after occurred_at")
+        return self
+
+
+# --------------------------------------------------------------------------- finance
+
+
+class PostingKind(StrEnum):
+    ledger_posting = "ledger_posting"
+    supplier_invoice = "supplier_invoice"
+    customer_invoice = "customer_invoice"
+    incoming_payment = "incoming_payment"
+    outgoing_payment = "outgoing_payment"
+
+
+class InvoicePosting(Event):
+    """A ledger posting, supplier or customer invoice, or a bank payment, for one company."""
+
+    schema_name = "InvoicePosting"
+    topic_attr = "invoice_postings"
+    topic_key = "company"
+
+    event_id: str = Field(min_length=1, description="Unique id of this posting")
+    kind: PostingKind = Field(description="What the posting is")
+    company: str = Field(min_length=1, description="Company (företag) code in the ledger")
+    account: str = Field(min_length=1, description="Ledger account, e.g. 9894 for unidentified payments")
+    amount_ore: int = Field(description="Amount in öre; debit positive, credit negative")
+    currency: str = Field("SEK", min_length=3, max_length=3, description="ISO 4217 currency")
+    posting_date: date = Field(description="Accounting date")
+    document_date: date | None = Field(None, description="Invoice or voucher date")
+    due_date: date | None = Field(None, description="Due date of an invoice")
+    voucher_series: str | None = Field(None, description="Voucher series as in the source")
+    voucher_number: str | None = Field(None, description="Voucher number as in the source")
+    counterparty_id: str | None = Field(None, description="Supplier or customer id")
+    counterparty_name: str | None = Field(None, description="Supplier or customer name")
+    invoice_number: str | None = Field(None, description="Invoice number")
+    reference: str | None = Field(None, description="Payment reference, e.g. OCR number")
+    text: str | None = Field(None, description="Posting text")
+    registered_by: str | None = Field(None, description="User who registered the document")
+    approved_by: str | None = Field(None, description="User who approved (attested) it")
+    recorded_at: AwareDatetime = Field(description="When the source system recorded it")
+    source: str = Field("unknown", description="agresso, sie4, bgmax, camt054, simulator ...")
+
+    @property
+    def amount(self) -> Decimal:
+        return Decimal(self.amount_ore) / 100
+
+
+# --------------------------------------------------------------------------- payroll
+
+
+class PayrollRunKind(StrEnum):
+    main = "main"
+    urgent = "urgent"
+
+
+class PayrollRunStatus(StrEnum):
+    opened = "opened"
+    closed = "closed"
+
+
+class PayrollRun(Event):
+    """Header of a payroll run: sent when the run opens and again, with totals, when it closes."""
+
+    schema_name = "PayrollRun"
+    topic_attr = "payroll_runs"
+    topic_key = "run_id"
+
+    event_id: str = Field(min_length=1, description="run id + status")
+    run_id: str = Field(min_length=1, description="Id of the payroll run")
+    kind: PayrollRunKind = Field(description="main (monthly huvudkörning) or urgent payment")
+    status: PayrollRunStatus = Field(description="opened or closed")
+    customer: str = Field(min_length=1, description="Customer department or company the run pays")
+    period: str = Field(pattern=r"^\d{4}-\d{2}$", description="Pay period, YYYY-MM")
+    pay_date: date = Field(description="Date the money reaches the employees")
+    payment_channel: str | None = Field(None, description="bank file, girovision or agresso")
+    line_count: int | None = Field(None, ge=0, description="Pay lines in the run (on closed)")
+    gross_ore: int | None = Field(None, description="Sum of gross lines, öre (on closed)")
+    net_ore: int | None = Field(None, description="Sum of net pay, öre (on closed)")
+    occurred_at: AwareDatetime = Field(description="When the run opened or closed")
+    source: str = Field("unknown", description="personec, visma, paxml, simulator ...")
+
+
+class PayCategory(StrEnum):
+    gross = "gross"
+    deduction = "deduction"
+    tax = "tax"
+    net = "net"
+    pension = "pension"
+    benefit = "benefit"
+    travel = "travel"
+    per_diem = "per_diem"
+    other = "other"
+
+
+class PayLine(Event):
+    """One pay line of a run: one employee, one pay type (lönart)."""
+
+    schema_name = "PayLine"
+    topic_attr = "payroll_lines"
+    topic_key = "employee_id"
+
+    event_id: str = Field(min_length=1, description="run id + line number")
+    run_id: str = Field(min_length=1, description="Payroll run the line belongs to")
+    line_no: int = Field(ge=0, description="Line number within the run")
+    employee_id: str = Field(min_length=1, description="Employment id (anstid); never a personnummer")
+    customer: str = Field(min_length=1, description="Customer department or company")
+    pay_type: str = Field(min_length=1, description="Pay type code (lönart)")
+    pay_type_name: str | None = Field(None, description="Pay type name")
+    category: PayCategory = Field(description="gross, tax, net, pension, travel, per_diem ...")
+    quantity: Decimal | None = Field(None, max_digits=18, decimal_places=4, description="antal")
+    unit_price_ore: int | None = Field(None, description="apris in öre")
+    amount_ore: int = Field(description="belopp in öre")
+    work_date: date | None = Field(None, description="Date the line refers to (datum)")
+    period_from: date | None = Field(None, description="Start of the period a retroactive line covers")
+    period_to: date | None = Field(None, description="End of that period")
+    cost_account: str | None = Field(None, description="Ledger account (kontonr)")
+    occurred_at: AwareDatetime = Field(description="When the line was registered")
+    source: str = Field("unknown", description="Source system")
+
+
+# --------------------------------------------------------------------------- complaints
+
+
+class ComplaintEventType(StrEnum):
+    registered = "registered"
+    acknowledged = "acknowledged"
+    closed = "closed"
+
+
+class ComplaintCategory(StrEnum):
+    complaint = "complaint"
+    opinion = "opinion"
+    praise = "praise"
+
+
+class Complaint(Event):
+    """A complaint, opinion or praise (klagomål, synpunkt, beröm) and its later steps."""
+
+    schema_name = "Complaint"
+    topic_attr = "complaints"
+    topic_key = "complaint_id"
+
+    event_id: str = Field(min_length=1, description="complaint id + step")
+    complaint_id: str = Field(min_length=1, description="Id of the registration")
+    event_type: ComplaintEventType = Field(description="registered, acknowledged or closed")
+    occurred_at: AwareDatetime = Field(description="When the step happened")
+    customer: str = Field(min_length=1, description="Customer department (förvaltning) or company")
+    process: str = Field(min_length=1, description="Process, e.g. payroll, supplier-invoices")
+    channel: str = Field(min_length=1, description="tyck_till, kundwebb, staff, phone, email")
+    category: ComplaintCategory = Field(description="complaint, opinion or praise")
+    registered_by: str | None = Field(None, description="Pseudonymous staff id")
+    summary: str | None = Field(None, description="Short text; no personal data")
+    source: str = Field("unknown", description="Source system")
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+class Severity(StrEnum):
+    info = "info"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class Finding(Event):
+    """A control flag: which rule, which version, how severe, and the evidence behind it."""
+
+    schema_name = "Finding"
+    topic_attr = "findings"
+    topic_key = "subject_id"
+
+    finding_id: str = Field(min_length=1, description="Deterministic id: same evidence gives same id")
+    rule_id: str = Field(min_length=1, description="e.g. payroll.negative_net")
+    rule_version: int = Field(ge=1, description="Version of the rule's logic and parameters")
+    severity: Severity = Field(description="info .. critical")
+    subject_type: str = Field(min_length=1, description="employee, voucher, payment, queue ...")
+    subject_id: str = Field(min_length=1, description="Pseudonymous subject id (anstid, voucher ...)")
+    company: str | None = Field(None, description="Company or customer concerned")
+    occurred_at: AwareDatetime = Field(description="When the flagged thing happened")
+    detected_at: AwareDatetime = Field(description="When the rule fired")
+    summary: str = Field(min_length=1, description="One line for people")
+    evidence_json: str = Field(description="JSON: lines, previous values, thresholds")
+    source_event_ids: list[str] = Field(default_factory=list, description="Events the finding rests on")
+
+
+class AlertState(StrEnum):
+    raised = "raised"
+    resolved = "resolved"
+
+
+class Alert(Event):
+    """A target breach or fired control for team chat; raised once and resolved once per breach."""
+
+    schema_name = "Alert"
+    topic_attr = "alerts"
+    topic_key = "alert_key"
+
+    alert_id: str = Field(min_length=1, description="Deterministic id of this raise or resolve")
+    alert_key: str = Field(min_length=1, description="Identity of the ongoing breach")
+    state: AlertState = Field(description="raised or resolved")
+    severity: Severity = Field(description="info .. critical")
+    rule_id: str = Field(min_length=1, description="Rule or target that fired")
+    rule_version: int = Field(ge=1, description="Version of that rule")
+    title: str = Field(min_length=1, description="One line for people; no personal data")
+    measured_value: float | None = Field(None, description="Measured value (a ratio or a count)")
+    target: float | None = Field(None, description="Target the value is compared with")
+    unit: str | None = Field(None, description="ratio, seconds, count, SEK ...")
+    window_start: AwareDatetime | None = Field(None, description="Window measured")
+    window_end: AwareDatetime | None = Field(None, description="End of the window")
+    occurred_at: AwareDatetime = Field(description="When the alert was raised or resolved")
+    details_json: str = Field("{}", description="JSON with the evidence")
+
+
+class DeadLetterKind(StrEnum):
+    undecodable = "undecodable"
+    unknown_schema = "unknown_schema"
+    invalid = "invalid"
+    rejected = "rejected"
+
+
+class DeadLetter(Event):
+    """Input that could not be used, with the reason and where it came from."""
+
+    schema_name = "DeadLetter"
+    topic_attr = "dead_letters"
+    topic_key = "source_topic"
+
+    source_topic: str = Field(description="Topic, or file name for ingest errors")
+    source_partition: int = Field(description="Partition; -1 for files")
+    source_offset: int = Field(description="Offset; line or record number for files")
+    kind: DeadLetterKind = Field(description="undecodable, unknown_schema, invalid, rejected")
+    reason: str = Field(min_length=1, description="Why it was rejected, for people")
+    schema_id: int | None = Field(None, description="Schema id in the message header, if any")
+    stage: str = Field(description="Where it failed: sink, ingest:<format>, parser ...")
+    source_key: bytes | None = Field(None, description="Raw message key")
+    payload: bytes = Field(description="Raw payload as received")
+    failed_at: AwareDatetime = Field(description="When it was rejected")
+
+    def key(self) -> bytes:
+        # All dead letters of one source partition share a key, so their order follows the source.
+        return f"{self.source_topic}:{self.source_partition}".encode()
+
+
+EVENT_MODELS: tuple[type[Event], ...] = (
+    CallEvent,
+    InvoicePosting,
+    PayrollRun,
+    PayLine,
+    Complaint,
+    Finding,
+    Alert,
+    DeadLetter,
+)

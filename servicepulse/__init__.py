@@ -1,0 +1,1 @@
+"""servicepulse: stream processing for a municipal shared-service administration."""

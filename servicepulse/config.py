@@ -1,0 +1,134 @@
+"""Settings for every part of servicepulse, read once from environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "ClickHouseSettings",
+    "KafkaSettings",
+    "LogSettings",
+    "RegistrySettings",
+    "Settings",
+    "SinkSettings",
+    "Topics",
+    "WorkerSettings",
+    "load_settings",
+]
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Topics(_Group):
+    """Topic names; one per event family plus the derived outputs."""
+
+    call_events: str = Field("call-events", description="Contacts: phone, e-mail and chat events")
+    invoice_postings: str = Field("invoice-postings", description="Ledger postings, invoices, payments")
+    payroll_runs: str = Field("payroll-runs", description="Payroll run headers (opened / closed)")
+    payroll_lines: str = Field("payroll-lines", description="One pay line per employee and pay type")
+    complaints: str = Field("complaints", description="Complaint / opinion / praise registrations")
+    findings: str = Field("findings", description="Control flags raised by rules")
+    alerts: str = Field("alerts", description="Raised and resolved alerts for team chat")
+    dead_letters: str = Field("dead-letters", description="Input that could not be decoded or validated")
+
+
+class KafkaSettings(_Group):
+    bootstrap: str | None = Field(
+        None,
+        description="Kafka bootstrap servers; unset means `servicepulse up` starts the embedded Tansu broker",
+    )
+    embedded_port: int = Field(19092, description="Port of the embedded broker on 127.0.0.1")
+    partitions: int = Field(4, ge=1, description="Partitions per topic when servicepulse creates topics")
+    replication_factor: int = Field(1, ge=1, description="Replication factor for created topics")
+    retention_ms: int = Field(7 * 24 * 3600 * 1000, description="retention.ms set on created topics")
+    session_timeout_s: float = Field(
+        6.0, description="Consumer session timeout; Tansu waits half of it before a group join completes"
+    )
+    heartbeat_interval_s: float = Field(1.0, description="Consumer heartbeat interval")
+    consumer_group: str = Field("servicepulse", description="Faust application id / consumer group")
+    security_protocol: str = Field("PLAINTEXT", description="PLAINTEXT, SSL, SASL_SSL ...")
+    sasl_mechanism: str | None = Field(None, description="SASL mechanism when SASL is used")
+    sasl_username: str | None = Field(None, description="SASL user")
+    sasl_password: SecretStr | None = Field(None, description="SASL password")
+    topics: Topics = Field(default_factory=Topics)
+
+    def bootstrap_or_embedded(self) -> str:
+        return self.bootstrap or f"127.0.0.1:{self.embedded_port}"
+
+
+class ClickHouseSettings(_Group):
+    url: str | None = Field(
+        None,
+        description="ClickHouse HTTP URL (http://user:pass@host:8123); unset means the embedded chdb store",
+    )
+    database: str = Field("servicepulse", description="Database holding every servicepulse table")
+    embedded_port: int = Field(18123, description="Port of the embedded store on 127.0.0.1")
+    data_dir: Path = Field(Path("var/chdb"), description="Data directory of the embedded store")
+    password: SecretStr | None = Field(None, description="Password when not given in the URL")
+
+    def url_or_embedded(self) -> str:
+        return self.url or f"http://127.0.0.1:{self.embedded_port}"
+
+
+class RegistrySettings(_Group):
+    url: str | None = Field(None, description="Confluent Schema Registry URL; unset uses the file registry")
+    file: Path | None = Field(None, description="File registry path; default is schemas/registry.json")
+
+
+class SinkSettings(_Group):
+    batch_max: int = Field(10_000, ge=1, description="Rows per ClickHouse insert when the stream is busy")
+    batch_within_s: float = Field(1.0, gt=0, description="Longest wait before a partial batch is written")
+    insert_retries: int = Field(5, ge=0, description="Bounded retries of one insert before the worker stops")
+
+
+class WorkerSettings(_Group):
+    web_port: int = Field(16066, description="First web port; worker i uses web_port + i")
+    web_enabled: bool = Field(False, description="Serve Faust's web UI on 127.0.0.1")
+    max_poll_records: int = Field(2_000, description="Records per poll; bounded so processing fits the poll interval")
+    data_dir: Path = Field(Path("var/faust"), description="Faust table state directory")
+
+
+class LogSettings(_Group):
+    format: str = Field("auto", description="auto (json unless a terminal), json or console")
+    level: str = Field("INFO", description="Log level")
+
+
+class Settings(BaseSettings):
+    """Root settings. Environment variables use `__` for nesting, e.g. `SINK__BATCH_MAX=5000`."""
+
+    model_config = SettingsConfigDict(
+        env_nested_delimiter="__", frozen=True, extra="ignore", populate_by_name=True
+    )
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    clickhouse: ClickHouseSettings = Field(default_factory=ClickHouseSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    sink: SinkSettings = Field(default_factory=SinkSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+
+    # Short top-level names that operators expect; they override the nested values.
+    kafka_bootstrap: str | None = Field(None, validation_alias=AliasChoices("KAFKA_BOOTSTRAP"))
+    clickhouse_url: str | None = Field(None, validation_alias=AliasChoices("CLICKHOUSE_URL"))
+    schema_registry_url: str | None = Field(None, validation_alias=AliasChoices("SCHEMA_REGISTRY_URL"))
+
+    def model_post_init(self, __context: object) -> None:
+        overrides = (
+            ("kafka", "bootstrap", self.kafka_bootstrap),
+            ("clickhouse", "url", self.clickhouse_url),
+            ("registry", "url", self.schema_registry_url),
+        )
+        for group, field, value in overrides:
+            if value:
+                updated = getattr(self, group).model_copy(update={field: value})
+                object.__setattr__(self, group, updated)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; callers pass the result down instead of reading os.environ."""
+    return Settings(**overrides)  # type: ignore[arg-type]
