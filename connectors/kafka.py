@@ -102,10 +102,16 @@ class EventProducer:
         self._topics = settings.topics
         self.produced = 0
         self.failed: list[str] = []
+        # Highest delivered offset per (topic, partition): lets `ingest --wait` know when all is stored.
+        self.max_offsets: dict[tuple[str, int], int] = {}
 
-    def _on_delivery(self, err: Any, _msg: Any) -> None:
+    def _on_delivery(self, err: Any, msg: Any) -> None:
         if err is not None:
             self.failed.append(str(err))
+            return
+        key = (msg.topic(), msg.partition())
+        if msg.offset() > self.max_offsets.get(key, -1):
+            self.max_offsets[key] = msg.offset()
 
     def topic_for(self, event: Any) -> str:
         return str(getattr(self._topics, type(event).topic_attr))

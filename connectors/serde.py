@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import fastavro
 from pydantic import ValidationError
+
 from servicepulse.schemas.avro import NAMESPACE, SCHEMA_DIR, avro_schema, from_datum, to_datum
 from servicepulse.schemas.events import EVENT_MODELS, DeadLetterKind, Event
 

@@ -41,9 +41,16 @@ def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
         store="memory://",
         autodiscover=False,
     )
-    from . import agents
+    from servicepulse.connectors.serde import WireCodec, build_registry
 
-    agents.register(app, settings)
+    from . import sink_agents
+    from .finance import agents as finance_agents
+    from .ops import agents as ops_agents
+
+    codec = WireCodec(build_registry(settings.registry.url, settings.registry.file))
+    sink_agents.register(app, settings, codec)
+    finance_agents.register(app, settings, codec)
+    ops_agents.register(app, settings, codec)
     return app
 
 

@@ -1,4 +1,4 @@
-"""Faust wiring: one sink agent per raw topic; the logic lives in `sink.py` and `connectors/`."""
+"""Faust wiring of the sinks: one agent per topic into its ClickHouse table; the logic lives in `sink.py`."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from collections.abc import Sequence
 import faust
 import structlog
 from clickhouse_connect.driver.client import Client
-from servicepulse.connectors.clickhouse import connect, dedup_token, insert_rows, read_watermarks
-from servicepulse.connectors.serde import WireCodec, build_registry
 
 from servicepulse.config import Settings
+from servicepulse.connectors.clickhouse import connect, dedup_token, insert_rows, read_watermarks
+from servicepulse.connectors.serde import WireCodec
 
 from .sink import TABLES, BatchResult, Message, TableSpec, decode_batch
 
@@ -58,8 +58,7 @@ class TableSink:
         return len(result.rows)
 
 
-def register(app: faust.App, settings: Settings) -> None:
-    codec = WireCodec(build_registry(settings.registry.url, settings.registry.file))
+def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     topics = settings.kafka.topics
     dlq = app.topic(topics.dead_letters, key_type=bytes, value_type=bytes)
     for attr, spec in TABLES.items():

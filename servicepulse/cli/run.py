@@ -1,0 +1,158 @@
+"""`up` (the whole embedded stack in the foreground) and `worker` (one Faust worker)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from .common import console, fail, settings_and_logging
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command(help="Start broker, store, workers (and the demo feed) in the foreground; Ctrl-C stops all.")(up)
+    app.command(help="Run one Faust worker (used by `up`, docker compose and Kubernetes).")(worker)
+
+
+def worker(index: int = typer.Option(0, help="Worker number; picks the web port and state directory")) -> None:
+    import faust
+
+    from servicepulse.streams.app import build_app
+
+    settings = settings_and_logging()
+    app = build_app(settings, worker_index=index)
+    faust.Worker(app, loglevel=settings.log.level.lower(), quiet=True).execute_from_commandline()
+
+
+def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    log_file = open(log_path, "ab")  # noqa: SIM115 - handed to the child
+    return subprocess.Popen(
+        [sys.executable, "-m", *args], env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes] | None, timeout: float = 15.0) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def up(
+    workers: int = typer.Option(1, min=1, help="Number of Faust worker processes"),
+    demo: bool = typer.Option(False, "--demo", help="Feed simulated events continuously"),
+    partitions: int = typer.Option(None, min=1, help="Partitions per topic (default KAFKA__PARTITIONS)"),
+    days: int = typer.Option(30, help="Demo: days of history before today"),
+    scale: float = typer.Option(0.1, help="Demo: volume relative to the real administration"),
+    speed: float = typer.Option(30.0, help="Demo: how much faster than real time today is replayed"),
+    seed: int = typer.Option(1, help="Demo: simulator seed"),
+    run_dir: Path = typer.Option(Path("var"), help="Logs and the embedded store live here"),
+) -> None:
+    from servicepulse.connectors.clickhouse import connect, migrate, wait_for_clickhouse
+    from servicepulse.connectors.kafka import ensure_topics, wait_for_kafka
+    from servicepulse.connectors.tansu import EmbeddedBroker, wait_for_port
+
+    settings = settings_and_logging()
+    if partitions:
+        settings = settings.model_copy(
+            update={"kafka": settings.kafka.model_copy(update={"partitions": partitions})}
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    logs = run_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    broker: EmbeddedBroker | None = None
+    store: subprocess.Popen[bytes] | None = None
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def on_signal(_sig: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        if settings.kafka.bootstrap is None:
+            broker = EmbeddedBroker(settings.kafka.embedded_port, log_file=logs / "broker.log")
+            try:
+                broker.start()
+            except TimeoutError as exc:
+                fail(f"embedded broker did not start: {exc} (is port {settings.kafka.embedded_port} taken?)")
+            env["KAFKA_BOOTSTRAP"] = broker.bootstrap
+        wait_for_kafka(settings.kafka)
+        if settings.clickhouse.url is None:
+            data_dir = run_dir / "chdb"
+            store = _spawn(
+                ["servicepulse.connectors.store_server", "--data-dir", str(data_dir),
+                 "--port", str(settings.clickhouse.embedded_port)],
+                env, logs / "store.log",
+            )
+            wait_for_port(settings.clickhouse.embedded_port, timeout_s=60)
+            env["CLICKHOUSE_URL"] = settings.clickhouse.url_or_embedded()
+        wait_for_clickhouse(settings.clickhouse)
+        migrate(settings.clickhouse)
+        if broker is not None:
+            # The embedded broker forgets topics and offsets on restart; offsets the store remembers from an
+            # earlier broker would make the replay guard drop new messages.
+            connect(settings.clickhouse).command("TRUNCATE TABLE sink_watermarks")
+        ensure_topics(settings.kafka)
+        env["KAFKA__PARTITIONS"] = str(settings.kafka.partitions)
+        for i in range(workers):
+            children[f"worker-{i}"] = _spawn(
+                ["servicepulse.cli.main", "worker", "--index", str(i)], env, logs / f"worker-{i}.log"
+            )
+        if demo:
+            children["simulator"] = _spawn(
+                ["servicepulse.cli.main", "simulate", "--days", str(days), "--scale", str(scale),
+                 "--seed", str(seed), "--follow", "--speed", str(speed), "--faults", "0.001"],
+                env, logs / "simulator.log",
+            )
+        console.print(
+            f"[bold green]servicepulse is up[/]: kafka {env.get('KAFKA_BOOTSTRAP', settings.kafka.bootstrap)}, "
+            f"clickhouse {settings.clickhouse.url_or_embedded()}, {workers} worker(s)"
+            + (", demo feed on" if demo else "")
+            + f". Logs in {logs}/. Try: servicepulse sql \"SELECT count() FROM call_events\". Ctrl-C stops."
+        )
+        restarts: dict[str, float] = {}
+        while not stopping:
+            time.sleep(0.5)
+            if broker is not None and not broker.alive():
+                fail("the embedded broker stopped; see var/logs/broker.log")
+            if store is not None and store.poll() is not None:
+                fail("the embedded store stopped; see var/logs/store.log")
+            for name, proc in list(children.items()):
+                code = proc.poll()
+                if code is None or stopping:
+                    continue
+                if name == "simulator" and code == 0:
+                    del children[name]
+                    continue
+                # A worker that stopped on a failed write is restarted: its batch is redelivered.
+                wait = 2.0 if time.monotonic() - restarts.get(name, 0) > 60 else 15.0
+                console.print(f"[yellow]{name} exited with {code}; restarting in {wait:.0f}s[/]")
+                time.sleep(wait)
+                restarts[name] = time.monotonic()
+                args = ["servicepulse.cli.main", "worker", "--index", name.split("-")[1]]
+                if name == "simulator":
+                    continue
+                children[name] = _spawn(args, env, logs / f"{name}.log")
+    finally:
+        console.print("stopping ...")
+        for proc in children.values():
+            _stop(proc)
+        _stop(store)
+        if broker is not None:
+            broker.stop()
+        console.print("stopped")

@@ -1,0 +1,18 @@
+"""Unit tests never reach a broker or ClickHouse: any network connection fails the test."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("unit tests must not open network connections; move this test to tests/integration")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    yield
