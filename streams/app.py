@@ -11,6 +11,8 @@ __all__ = ["build_app"]
 
 def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
     kafka = settings.kafka
+    datadir = settings.worker.data_dir / f"worker-{worker_index}"
+    datadir.mkdir(parents=True, exist_ok=True)
     broker = ";".join(f"kafka://{b}" for b in kafka.bootstrap_or_embedded().split(","))
     app = faust.App(
         kafka.consumer_group,
@@ -37,7 +39,7 @@ def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
         web_enabled=settings.worker.web_enabled,
         web_bind="127.0.0.1",
         web_port=settings.worker.web_port + worker_index,
-        datadir=str(settings.worker.data_dir / f"worker-{worker_index}"),
+        datadir=str(datadir),
         store="memory://",
         autodiscover=False,
     )

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
+
+from servicepulse.config import Settings
+from servicepulse.schemas.events import Event
 
 from .common import console, fail, settings_and_logging
 
@@ -39,6 +44,7 @@ def ingest(
     ensure_topics(settings.kafka)
     codec = WireCodec(build_registry(settings.registry.url, settings.registry.file))
     producer = EventProducer(settings.kafka, codec)
+    expected = _Expected(settings)
     sent: Counter[str] = Counter()
     errors: list[tuple[str, int, str]] = []
     started = time.monotonic()
@@ -56,10 +62,10 @@ def ingest(
                             kind=DeadLetterKind.rejected, reason=item.reason, stage=f"ingest:{fmt}",
                             payload=item.raw, failed_at=datetime.now(UTC),
                         )
-                        producer.send(letter)
+                        producer.send(letter, on_delivery=expected.callback(letter))
                         sent["dead_letters"] += 1
                     else:
-                        producer.send(item.event)
+                        producer.send(item.event, on_delivery=expected.callback(item.event))
                         sent[type(item.event).topic_attr] += 1
                     position = handle.tell() if not handle.closed else last
                     if position != last:
@@ -67,13 +73,15 @@ def ingest(
                         last = position
             progress.update(task, completed=path.stat().st_size)
     producer.flush()
+    if expected.failed:
+        fail(f"{len(expected.failed)} events were not delivered to Kafka, first: {expected.failed[0]}")
     for name, line, reason in errors[:20]:
         console.print(f"[red]{name}:{line}[/]: {reason}")
     if len(errors) > 20:
         console.print(f"... and {len(errors) - 20} more errors, all in dead_letters")
     published = time.monotonic() - started
     if wait:
-        _wait_until_queryable(settings, producer.max_offsets, timeout)
+        _wait_until_queryable(settings, expected.positions, timeout)
     total = sum(sent.values())
     console.print(
         f"{total} events published in {published:.1f}s"
@@ -85,14 +93,36 @@ def ingest(
         raise typer.Exit(2)
 
 
-def _wait_until_queryable(settings: object, offsets: dict[tuple[str, int], int], timeout: float) -> None:
-    """Every produced (topic, partition, offset) must be at or below the sink's stored watermark."""
-    from servicepulse.config import Settings
-    from servicepulse.connectors.clickhouse import connect
-    from servicepulse.streams.sink import TABLES
+class _Expected:
+    """Where each delivered event will be recorded in sink_watermarks: (table, topic, partition) -> offset."""
 
-    assert isinstance(settings, Settings)
-    topic_table = {getattr(settings.kafka.topics, attr): spec.table for attr, spec in TABLES.items()}
+    def __init__(self, settings: Settings) -> None:
+        from servicepulse.streams.sink import TABLES
+
+        self._tables = {getattr(settings.kafka.topics, attr): spec for attr, spec in TABLES.items()}
+        self.positions: dict[tuple[str, str, int], int] = {}
+        self.failed: list[str] = []
+
+    def callback(self, event: Event) -> Callable[[Any, Any], None]:
+        def delivered(err: Any, msg: Any) -> None:
+            if err is not None:
+                self.failed.append(str(err))
+                return
+            from servicepulse.streams.sink import Message, position
+
+            spec = self._tables[msg.topic()]
+            where = Message(msg.topic(), msg.partition(), msg.offset(), None, None)
+            topic, partition, offset = position(spec, where, event)
+            key = (spec.table, topic, partition)
+            self.positions[key] = max(offset, self.positions.get(key, -1))
+
+        return delivered
+
+
+def _wait_until_queryable(settings: Settings, expected: dict[tuple[str, str, int], int], timeout: float) -> None:
+    """Every delivered event must be at or below its table's stored watermark."""
+    from servicepulse.connectors.clickhouse import connect
+
     client = connect(settings.clickhouse)
     deadline = time.monotonic() + timeout
     while True:
@@ -101,12 +131,9 @@ def _wait_until_queryable(settings: object, offsets: dict[tuple[str, int], int],
             " GROUP BY table_name, topic, partition"
         ).result_rows
         stored = {(t, topic, int(p)): int(o) for t, topic, p, o in rows}
-        pending = {
-            (topic, p): o for (topic, p), o in offsets.items()
-            if stored.get((topic_table.get(topic, ""), topic, p), -1) < o
-        }
+        pending = sorted(key for key, offset in expected.items() if stored.get(key, -1) < offset)
         if not pending:
             return
         if time.monotonic() > deadline:
-            fail(f"not all events queryable after {timeout:.0f}s; waiting on {sorted(pending)[:5]}")
+            fail(f"not all events queryable after {timeout:.0f}s; waiting on {pending[:5]}")
         time.sleep(0.2)
