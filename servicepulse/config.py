@@ -91,6 +91,7 @@ class WorkerSettings(_Group):
     web_enabled: bool = Field(False, description="Serve Faust's web UI on 127.0.0.1")
     max_poll_records: int = Field(2_000, description="Records per poll; bounded so processing fits the poll interval")
     data_dir: Path = Field(Path("var/faust"), description="Faust table state directory")
+    commit_interval_s: float = Field(1.0, gt=0, description="How often consumed offsets are committed")
 
 
 class LogSettings(_Group):

@@ -25,7 +25,7 @@ def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
         broker_rebalance_timeout=20.0,
         broker_max_poll_interval=60.0,
         broker_request_timeout=max(30.0, kafka.session_timeout_s * 5),
-        broker_commit_interval=1.0,
+        broker_commit_interval=settings.worker.commit_interval_s,
         # Without a bound one poll can return ~100k buffered records; processing them outlasts the poll
         # interval and the consumer silently leaves the group (measured).
         broker_max_poll_records=settings.worker.max_poll_records,

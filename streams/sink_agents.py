@@ -46,6 +46,8 @@ class TableSink:
         return decode_batch(self.spec, self._codec, messages, watermarks)
 
     def write(self, result: BatchResult) -> int:
+        if result.skipped:
+            log.info("replay guard skipped already-stored messages", table=self.spec.table, skipped=result.skipped)
         if result.rows:
             insert_rows(
                 self._client(),

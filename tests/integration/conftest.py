@@ -1,0 +1,193 @@
+"""Real broker and real ClickHouse for integration tests; every test gets its own topics, group and database.
+
+Backend: the embedded default (Tansu + the chdb store) unless Docker answers, in which case Apache Kafka and
+ClickHouse server run in testcontainers. SERVICEPULSE_TEST_BACKEND=embedded|containers forces one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from servicepulse.config import Settings, load_settings
+from servicepulse.connectors.clickhouse import connect, migrate
+from servicepulse.connectors.kafka import EventProducer, ensure_topics
+from servicepulse.connectors.serde import FileRegistry, WireCodec
+from servicepulse.connectors.tansu import EmbeddedBroker, free_port, wait_for_port
+
+pytestmark = pytest.mark.integration
+
+TOPIC_FIELDS = (
+    "call_events", "invoice_postings", "payroll_runs", "payroll_lines", "complaints", "findings", "alerts",
+    "dead_letters",
+)
+
+
+@dataclass(frozen=True)
+class Backend:
+    bootstrap: str
+    clickhouse_url: str
+    name: str
+
+
+def _docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    wanted = os.environ.get("SERVICEPULSE_TEST_BACKEND", "auto")
+    if wanted == "containers" or (wanted == "auto" and _docker_available()):
+        yield from _containers()
+        return
+    run = tmp_path_factory.mktemp("stack")
+    broker = EmbeddedBroker(free_port(), log_file=run / "broker.log")
+    broker.start()
+    port = free_port()
+    store = subprocess.Popen(
+        [sys.executable, "-m", "servicepulse.connectors.store_server", "--data-dir", str(run / "chdb"),
+         "--port", str(port)],
+        stdout=open(run / "store.log", "wb"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(port, timeout_s=60)
+        yield Backend(broker.bootstrap, f"http://127.0.0.1:{port}", "embedded")
+    finally:
+        store.send_signal(signal.SIGTERM)
+        store.wait(timeout=30)
+        broker.stop()
+
+
+def _containers() -> Iterator[Backend]:
+    from testcontainers.clickhouse import ClickHouseContainer
+    from testcontainers.kafka import KafkaContainer
+
+    with KafkaContainer() as kafka, ClickHouseContainer(port=8123) as clickhouse:
+        url = (f"http://{clickhouse.username}:{clickhouse.password}@{clickhouse.get_container_host_ip()}:"
+               f"{clickhouse.get_exposed_port(8123)}")
+        yield Backend(kafka.get_bootstrap_server(), url, "containers")
+
+
+@dataclass
+class Pipeline:
+    """One isolated pipeline: its own topics, consumer group and ClickHouse database."""
+
+    env: dict[str, str]
+    settings: Settings
+    workdir: Path
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def codec(self) -> WireCodec:
+        return WireCodec(FileRegistry())
+
+    def producer(self, **overrides: Any) -> EventProducer:
+        return EventProducer(self.settings.kafka, self.codec, **overrides)
+
+    def client(self) -> Any:
+        return connect(self.settings.clickhouse)
+
+    def scalar(self, sql: str) -> Any:
+        return self.client().command(sql)
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.client().query(sql).result_rows]
+
+    def start_worker(self, index: int = 0, **env: str) -> subprocess.Popen[bytes]:
+        log = open(self.workdir / f"worker-{index}-{len(self.workers)}.log", "ab")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "servicepulse.cli.main", "worker", "--index", str(index)],
+            env=self.env | env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.workers.append(proc)
+        return proc
+
+    def worker_logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.workdir.glob("worker-*.log")))
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "servicepulse.cli.main", *args],
+            env=self.env, capture_output=True, text=True, timeout=timeout,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"servicepulse {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+        return done
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 120, what: str = "condition") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            for proc in self.workers:
+                if proc.poll() not in (None, -signal.SIGKILL, -signal.SIGTERM, 0):
+                    raise AssertionError(f"worker exited with {proc.returncode}:\n{self.worker_logs()[-4000:]}")
+            time.sleep(0.25)
+        raise AssertionError(f"timed out waiting for {what}\n--- worker logs ---\n{self.worker_logs()[-4000:]}")
+
+    def stop_workers(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.workers:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@pytest.fixture
+def pipeline(backend: Backend, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Pipeline]:
+    name = "t" + uuid.uuid4().hex[:10]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA", "CLICKHOUSE", "SINK", "WORKER"))}
+    env |= {
+        "KAFKA_BOOTSTRAP": backend.bootstrap,
+        "CLICKHOUSE_URL": backend.clickhouse_url,
+        "CLICKHOUSE__DATABASE": name,
+        "KAFKA__CONSUMER_GROUP": name,
+        "KAFKA__PARTITIONS": "4",
+        "WORKER__DATA_DIR": str(tmp_path / "faust"),
+        "LOG__FORMAT": "json",
+        "SINK__BATCH_WITHIN_S": "0.5",
+    }
+    for topic in TOPIC_FIELDS:
+        env[f"KAFKA__TOPICS__{topic.upper()}"] = f"{name}-{topic.replace('_', '-')}"
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        settings = load_settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    migrate(settings.clickhouse)
+    ensure_topics(settings.kafka)
+    pipe = Pipeline(env, settings, tmp_path)
+    try:
+        yield pipe
+    finally:
+        pipe.stop_workers()
+        if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+            print(pipe.worker_logs()[-6000:])
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
