@@ -61,7 +61,8 @@ def up(
 ) -> None:
     from servicepulse.connectors.clickhouse import connect, migrate, wait_for_clickhouse
     from servicepulse.connectors.kafka import ensure_topics, wait_for_kafka
-    from servicepulse.connectors.tansu import EmbeddedBroker, wait_for_port
+    from servicepulse.connectors.local_stack import start_store
+    from servicepulse.connectors.tansu import EmbeddedBroker
 
     settings = settings_and_logging()
     if partitions:
@@ -94,12 +95,7 @@ def up(
         wait_for_kafka(settings.kafka)
         if settings.clickhouse.url is None:
             data_dir = run_dir / "chdb"
-            store = _spawn(
-                ["servicepulse.connectors.store_server", "--data-dir", str(data_dir),
-                 "--port", str(settings.clickhouse.embedded_port)],
-                env, logs / "store.log",
-            )
-            wait_for_port(settings.clickhouse.embedded_port, timeout_s=60)
+            store = start_store(data_dir, settings.clickhouse.embedded_port, logs / "store.log")
             env["CLICKHOUSE_URL"] = settings.clickhouse.url_or_embedded()
         wait_for_clickhouse(settings.clickhouse)
         migrate(settings.clickhouse)
@@ -109,6 +105,7 @@ def up(
             connect(settings.clickhouse).command("TRUNCATE TABLE sink_watermarks")
         ensure_topics(settings.kafka)
         env["KAFKA__PARTITIONS"] = str(settings.kafka.partitions)
+        env.setdefault("WORKER__DATA_DIR", str(run_dir / "faust"))
         for i in range(workers):
             children[f"worker-{i}"] = _spawn(
                 ["servicepulse.cli.main", "worker", "--index", str(i)], env, logs / f"worker-{i}.log"
@@ -136,18 +133,20 @@ def up(
                 code = proc.poll()
                 if code is None or stopping:
                     continue
-                if name == "simulator" and code == 0:
+                if name == "simulator":
                     del children[name]
+                    if code != 0:
+                        console.print(f"[red]the demo feed exited with {code}; see {logs}/simulator.log[/]")
                     continue
-                # A worker that stopped on a failed write is restarted: its batch is redelivered.
-                wait = 2.0 if time.monotonic() - restarts.get(name, 0) > 60 else 15.0
+                # A worker that stopped on a failed write is restarted; its batch is redelivered and the
+                # replay guard keeps the tables exact. Back off when it keeps failing.
+                wait = 2.0 if time.monotonic() - restarts.get(name, 0.0) > 60 else 15.0
                 console.print(f"[yellow]{name} exited with {code}; restarting in {wait:.0f}s[/]")
                 time.sleep(wait)
                 restarts[name] = time.monotonic()
-                args = ["servicepulse.cli.main", "worker", "--index", name.split("-")[1]]
-                if name == "simulator":
-                    continue
-                children[name] = _spawn(args, env, logs / f"{name}.log")
+                children[name] = _spawn(
+                    ["servicepulse.cli.main", "worker", "--index", name.split("-")[1]], env, logs / f"{name}.log"
+                )
     finally:
         console.print("stopping ...")
         for proc in children.values():

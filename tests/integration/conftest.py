@@ -23,8 +23,8 @@ import pytest
 from servicepulse.config import Settings, load_settings
 from servicepulse.connectors.clickhouse import connect, migrate
 from servicepulse.connectors.kafka import EventProducer, ensure_topics
+from servicepulse.connectors.local_stack import embedded_stack
 from servicepulse.connectors.serde import FileRegistry, WireCodec
-from servicepulse.connectors.tansu import EmbeddedBroker, free_port, wait_for_port
 
 pytestmark = pytest.mark.integration
 
@@ -53,23 +53,8 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     if wanted == "containers" or (wanted == "auto" and _docker_available()):
         yield from _containers()
         return
-    run = tmp_path_factory.mktemp("stack")
-    broker = EmbeddedBroker(free_port(), log_file=run / "broker.log")
-    broker.start()
-    port = free_port()
-    store = subprocess.Popen(
-        [sys.executable, "-m", "servicepulse.connectors.store_server", "--data-dir", str(run / "chdb"),
-         "--port", str(port)],
-        stdout=open(run / "store.log", "wb"),  # noqa: SIM115
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port, timeout_s=60)
-        yield Backend(broker.bootstrap, f"http://127.0.0.1:{port}", "embedded")
-    finally:
-        store.send_signal(signal.SIGTERM)
-        store.wait(timeout=30)
-        broker.stop()
+    with embedded_stack(tmp_path_factory.mktemp("stack")) as stack:
+        yield Backend(stack.bootstrap, stack.clickhouse_url, "embedded")
 
 
 def _containers() -> Iterator[Backend]:

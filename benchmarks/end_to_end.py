@@ -1,0 +1,168 @@
+"""Produce -> Faust sink -> queryable in ClickHouse: sustained events/s, and latency p50/p99 at a fixed rate.
+
+    python benchmarks/end_to_end.py [--events 200000] [--workers 1] [--rate 2000] [--seconds 20]
+
+Starts its own embedded broker and store (or uses KAFKA_BOOTSTRAP / CLICKHOUSE_URL when set), in a fresh
+database and fresh topics. Figures are printed, never asserted: this machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from servicepulse.config import Settings, load_settings
+from servicepulse.connectors.clickhouse import connect, migrate
+from servicepulse.connectors.kafka import EventProducer, ensure_topics
+from servicepulse.connectors.local_stack import embedded_stack
+from servicepulse.connectors.serde import FileRegistry, WireCodec
+from servicepulse.schemas.events import CallEvent
+
+T0 = datetime(2026, 3, 12, 8, 0, tzinfo=UTC)
+QUEUES = ("kc-social", "kc-education", "payroll-service", "pension-group", "manager-support", "vasby-direkt")
+
+
+def call(i: int) -> CallEvent:
+    return CallEvent(event_id=f"b{i}:answered", contact_id=f"b{i}", event_type="answered", channel="phone",
+                     queue=QUEUES[i % len(QUEUES)], org="Kontaktcenter", occurred_at=T0 + timedelta(seconds=i),
+                     offered_at=T0 + timedelta(seconds=i), wait_ms=(i * 7919) % 180_000, agent_id=f"a{i % 69}",
+                     source="benchmark")
+
+
+def watermarks(settings: Settings) -> dict[tuple[str, int], int]:
+    rows = connect(settings.clickhouse).query(
+        "SELECT topic, partition, max(max_offset) FROM sink_watermarks WHERE table_name = 'call_events'"
+        " GROUP BY topic, partition"
+    ).result_rows
+    return {(t, int(p)): int(o) for t, p, o in rows}
+
+
+def all_stored(settings: Settings, produced: dict[tuple[str, int], int]) -> bool:
+    stored = watermarks(settings)
+    return all(stored.get(k, -1) >= v for k, v in produced.items())
+
+
+def throughput(settings: Settings, codec: WireCodec, events: int) -> None:
+    payloads = [(e.key(), codec.encode(e)) for e in (call(i) for i in range(events))]
+    producer = EventProducer(settings.kafka, codec)
+    topic = settings.kafka.topics.call_events
+    start = time.perf_counter()
+    for key, value in payloads:
+        producer.send_raw(topic, key, value)
+    producer.flush()
+    produced_s = time.perf_counter() - start
+    while not all_stored(settings, producer.max_offsets):
+        time.sleep(0.05)
+    total_s = time.perf_counter() - start
+    print(f"throughput: {events} events produced in {produced_s:.2f}s ({events / produced_s:,.0f}/s); "
+          f"all queryable after {total_s:.2f}s -> sustained {events / total_s:,.0f} events/s")
+
+
+def latency(settings: Settings, codec: WireCodec, rate: int, seconds: float, offset_base: int) -> None:
+    """Offer a fixed rate; a poller thread sees each partition's stored watermark pass each event's offset."""
+    producer = EventProducer(settings.kafka, codec, **{"linger.ms": 1})
+    topic = settings.kafka.topics.call_events
+    produce_time: dict[bytes, float] = {}
+    # Per partition, (offset, produced at) in offset order: the poller pops from the front.
+    sent: dict[int, deque[tuple[int, float]]] = defaultdict(deque)
+    lock = threading.Lock()
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def delivered(err: object, msg: object) -> None:
+        if err is None:
+            with lock:
+                sent[msg.partition()].append((msg.offset(), produce_time[msg.key()]))  # type: ignore[attr-defined]
+
+    def poll() -> None:
+        while True:
+            stored = watermarks(settings)
+            seen = time.perf_counter()
+            with lock:
+                for partition, queue in sent.items():
+                    mark = stored.get((topic, partition), -1)
+                    while queue and queue[0][0] <= mark:
+                        latencies.append(seen - queue.popleft()[1])
+                left = sum(len(q) for q in sent.values())
+            if done.is_set() and left == 0:
+                return
+            time.sleep(0.02)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    n = int(rate * seconds)
+    start = time.perf_counter()
+    for i in range(n):
+        due = start + i / rate
+        while (now := time.perf_counter()) < due:
+            time.sleep(min(due - now, 0.001))
+        event = call(offset_base + i)
+        produce_time[event.key()] = time.perf_counter()
+        producer.send_raw(topic, event.key(), codec.encode(event), on_delivery=delivered)
+    producer.flush()
+    done.set()
+    poller.join(timeout=120)
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000
+    print(f"latency at {rate}/s offered for {seconds:.0f}s ({len(latencies)} of {n} events seen): "
+          f"produce-to-queryable p50 {p50:.0f} ms, p99 {p99:.0f} ms (ClickHouse polled every ~20 ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--rate", type=int, default=2_000)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ)
+        if not (env.get("KAFKA_BOOTSTRAP") and env.get("CLICKHOUSE_URL")):
+            local = stack.enter_context(embedded_stack(Path(tmp) / "stack"))
+            env |= {"KAFKA_BOOTSTRAP": local.bootstrap, "CLICKHOUSE_URL": local.clickhouse_url}
+        name = "bench" + uuid.uuid4().hex[:8]
+        env |= {"CLICKHOUSE__DATABASE": name, "KAFKA__CONSUMER_GROUP": name, "KAFKA__PARTITIONS": str(args.partitions),
+                "KAFKA__TOPICS__CALL_EVENTS": f"{name}-call-events", "LOG__FORMAT": "json",
+                "WORKER__DATA_DIR": str(Path(tmp) / "faust"), "SINK__BATCH_WITHIN_S": "0.2"}
+        os.environ.update(env)
+        settings = load_settings()
+        migrate(settings.clickhouse)
+        ensure_topics(settings.kafka)
+        workers = [
+            subprocess.Popen([sys.executable, "-m", "servicepulse.cli.main", "worker", "--index", str(i)], env=env,
+                             stdout=open(Path(tmp) / f"w{i}.log", "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+            for i in range(args.workers)
+        ]
+        try:
+            codec = WireCodec(FileRegistry())
+            print(f"{args.workers} worker(s), {args.partitions} partitions, batch {settings.sink.batch_max}")
+            warm = EventProducer(settings.kafka, codec)
+            warm.send(call(10**9))
+            warm.flush()
+            while not all_stored(settings, warm.max_offsets):
+                time.sleep(0.1)
+            throughput(settings, codec, args.events)
+            latency(settings, codec, args.rate, args.seconds, offset_base=args.events)
+        finally:
+            for w in workers:
+                w.send_signal(signal.SIGTERM)
+            for w in workers:
+                w.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""An embedded broker and store on free loopback ports, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .tansu import EmbeddedBroker, free_port, wait_for_port
+
+__all__ = ["LocalStack", "embedded_stack", "start_store"]
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    bootstrap: str
+    clickhouse_url: str
+
+
+def start_store(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """The chdb store in its own process: chdb allows one process per data directory (measured)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "servicepulse.connectors.store_server", "--data-dir", str(data_dir),
+         "--port", str(port)],
+        stdout=open(log_path, "ab"),  # noqa: SIM115 - handed to the child
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(port, timeout_s=60)
+    except TimeoutError:
+        proc.kill()
+        raise
+    return proc
+
+
+@contextmanager
+def embedded_stack(run_dir: Path) -> Iterator[LocalStack]:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    broker = EmbeddedBroker(free_port(), log_file=run_dir / "broker.log")
+    broker.start()
+    store = None
+    try:
+        port = free_port()
+        store = start_store(run_dir / "chdb", port, run_dir / "store.log")
+        yield LocalStack(broker.bootstrap, f"http://127.0.0.1:{port}")
+    finally:
+        if store is not None:
+            store.send_signal(signal.SIGTERM)
+            try:
+                store.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                store.kill()
+        broker.stop()
