@@ -1,24 +1,17 @@
-"""Decoding inputs and sending outputs for rule agents: bad input is left to the sink's dead-letter path."""
+"""Wiring shared by rule agents: decode the input topic, apply a pure step, send its outputs before acking."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import faust
 
+from servicepulse.config import Settings
 from servicepulse.connectors.serde import DecodeError, WireCodec
 from servicepulse.schemas.events import Event
 
-__all__ = ["decode_or_none", "send_all"]
-
-
-def decode_or_none(codec: WireCodec, payload: bytes | None, model: type[Event]) -> Event | None:
-    # The sink agent on the same topic already dead-letters what does not decode; rules just skip it.
-    try:
-        return codec.decode(payload, model)
-    except DecodeError:
-        return None
+__all__ = ["register_rule_agent", "send_all"]
 
 
 async def send_all(topic: faust.TopicT, codec: WireCodec, events: Sequence[Event]) -> None:
@@ -26,3 +19,35 @@ async def send_all(topic: faust.TopicT, codec: WireCodec, events: Sequence[Event
     futures = [await topic.send(key=e.key(), value=codec.encode(e)) for e in events]
     if futures:
         await asyncio.gather(*futures)
+
+
+def register_rule_agent(
+    app: faust.App,
+    settings: Settings,
+    codec: WireCodec,
+    *,
+    name: str,
+    source: str,
+    output: str,
+    model: type[Event],
+    step: Callable[[Event], Iterable[Event]],
+) -> None:
+    """An agent applying `step` to every decodable event of `source` and sending what it returns to `output`.
+
+    Input that does not decode is skipped here: the sink agent on the same topic dead-letters it.
+    """
+    source_topic = app.topic(source, key_type=bytes, value_type=bytes)
+    output_topic = app.topic(output, key_type=bytes, value_type=bytes)
+
+    async def run(stream: faust.StreamT) -> None:
+        async for events in stream.take_events(settings.sink.batch_max, settings.sink.batch_within_s):
+            out: list[Event] = []
+            for event in events:
+                try:
+                    decoded = codec.decode(event.message.value, model)
+                except DecodeError:
+                    continue
+                out.extend(step(decoded))
+            await send_all(output_topic, codec, out)
+
+    app.agent(source_topic, name=name)(run)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
-from zoneinfo import ZoneInfo
 
 from servicepulse.schemas.events import Finding, InvoicePosting, Severity
 
-from ..rules import evidence, stable_id
+from ..rules import STOCKHOLM, evidence, stable_id
 
 __all__ = ["SuspensePostingRule", "suspense_posting"]
-
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, timedelta
-from zoneinfo import ZoneInfo
 
 from servicepulse.schemas.events import Alert, AlertState, DeadLetter, Severity
 
-from ..rules import evidence, stable_id
+from ..rules import STOCKHOLM, evidence, stable_id
 
 __all__ = ["DeadLetterAlertRule", "dead_letter_alert"]
-
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 @dataclass(frozen=True)

@@ -188,3 +188,32 @@ def test_sql_command_formats_and_errors(pipeline: Pipeline) -> None:
     status = pipeline.cli("status", "--format", "json").stdout
     tables = {json.loads(line).get("table") for line in status.splitlines() if '"table"' in line}
     assert {spec.table for spec in TABLES.values()} <= tables
+
+
+def test_postings_to_9894_become_findings_with_evidence(pipeline: Pipeline) -> None:
+    from datetime import date
+
+    from servicepulse.schemas.events import InvoicePosting
+
+    def posting(i: int, account: str, amount: int) -> InvoicePosting:
+        return InvoicePosting(event_id=f"p{i}", kind="incoming_payment", company=f"10{i % 3}0", account=account,
+                              amount_ore=amount, posting_date=date(2026, 3, 12), voucher_series="B",
+                              voucher_number=str(1000 + i), recorded_at=T0, source="test")
+
+    producer = pipeline.producer()
+    expected = set()
+    for i in range(300):
+        account = "9894" if i % 10 == 0 else ("9896" if i % 10 == 1 else "1510")
+        amount = -(100 + i) if i % 20 else 100 + i  # every 20th 9894 posting is a re-booking (debit)
+        producer.send(posting(i, account, amount))
+        if account == "9894" and amount < 0:
+            expected.add(f"p{i}")
+    producer.flush()
+    pipeline.start_worker()
+    pipeline.wait_for(lambda: pipeline.scalar("SELECT count() FROM invoice_postings") >= 300
+                      and pipeline.scalar("SELECT count() FROM findings") >= len(expected), what="findings")
+    time.sleep(1.5)
+    rows = pipeline.rows("SELECT source_event_ids, rule_id, rule_version, severity, evidence_json FROM findings FINAL")
+    assert {r[0][0] for r in rows} == expected
+    assert {(r[1], r[2], r[3]) for r in rows} == {("gl.suspense_posting", 1, "low")}
+    assert all(json.loads(r[4])["account"] == "9894" for r in rows)
