@@ -1,0 +1,307 @@
+"""Supplier and customer invoices, their payments, and unidentified payments on 9894/9896 and their re-booking."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+
+from servicepulse.schemas.events import InvoicePosting, PostingKind
+
+from .agenda import Agenda
+from .calendar import (
+    DAY_MS,
+    HOUR_MS,
+    MINUTE_MS,
+    STOCKHOLM,
+    add_working_days,
+    from_ms,
+    is_working_day,
+    local_date,
+    local_ms,
+    next_working_day,
+    office_window,
+    on_or_after_working_day,
+    previous_working_day,
+    to_ms,
+)
+from .organisations import COMPANIES, Company, org_name, supplier_names
+from .randomness import WeightedPicker, below, between, lognormal, poisson, rng_for, stable_int, uniform_times
+
+__all__ = [
+    "ACCOUNT_CUSTOMER_LEDGER",
+    "ACCOUNT_OTHER_INCOME",
+    "ACCOUNT_SUPPLIER_LEDGER",
+    "ACCOUNT_UNIDENTIFIED",
+    "ACCOUNT_UNMATCHED_CUSTOMER",
+    "FinanceFamily",
+    "luhn_check_digit",
+    "luhn_valid",
+]
+
+ACCOUNT_SUPPLIER_LEDGER = "2440"  # leverantörsskulder
+ACCOUNT_CUSTOMER_LEDGER = "1510"  # kundfordringar
+ACCOUNT_UNIDENTIFIED = "9894"  # oidentifierade inbetalningar (KassaBank)
+ACCOUNT_UNMATCHED_CUSTOMER = "9896"  # inbetalningar som hör till kundreskontran men inte kunde prickas av
+ACCOUNT_OTHER_INCOME = "3990"  # övriga intäkter, where cleared non-invoice payments end up
+
+# Per working day at scale 1: 1.2 M supplier and 1.7 M customer invoices a year (seed 002) over ~250
+# working days, a little more per day because July runs at 60 %.
+SUPPLIER_INVOICES_PER_DAY = 4950
+CUSTOMER_INVOICES_PER_DAY = 7000
+OTHER_UNIDENTIFIED_PER_DAY = 10
+_MONTH = {7: 0.6, 12: 0.9}
+_REG_HOURS = {8: 0.8, 9: 1.2, 10: 1.2, 11: 1.0, 12: 0.6, 13: 1.1, 14: 1.1, 15: 0.9, 16: 0.3}
+_REG_SHARE = {h: w / sum(_REG_HOURS.values()) for h, w in _REG_HOURS.items()}
+# Bank files (BgMax) are read three times a working day; supplier payments leave in one early run.
+_BANK_IMPORTS = (time(6, 30), time(10, 30), time(14, 30))
+_BANK_IMPORT_HOURS = {t.hour for t in _BANK_IMPORTS}
+_PAYMENT_RUN = time(5, 30)
+_REBOOK_FROM = time(8, 30)
+_SUPPLIERS = 3000
+_CUSTOMERS = 250_000
+_STAFF = 150
+_ATTESTANTS = 4000
+# Shares of paid customer invoices that cannot be matched automatically.
+_P_UNIDENTIFIED = 0.012
+_P_UNMATCHED_CUSTOMER = 0.02
+_P_REBOOK_UNIDENTIFIED = 0.8
+_P_REBOOK_UNMATCHED = 0.97
+_P_REBOOK_OTHER = 0.55
+
+_SERIES_SUPPLIER, _SERIES_CUSTOMER, _SERIES_BANK, _SERIES_PAYOUT, _SERIES_MEMO = "L", "K", "B", "U", "M"
+_KIND_SUPPLIER, _KIND_CUSTOMER, _KIND_OTHER = "1", "2", "3"
+
+
+_DOUBLED = {str(d): (2 * d if d < 5 else 2 * d - 9) for d in range(10)}
+_PLAIN = {str(d): d for d in range(10)}
+
+
+def luhn_check_digit(digits: str) -> str:
+    """The modulus-10 (Luhn) check digit Bankgirot uses for OCR references."""
+    rev = digits[::-1]
+    total = sum(_DOUBLED[c] for c in rev[0::2]) + sum(_PLAIN[c] for c in rev[1::2])
+    return str(-total % 10)
+
+
+def luhn_valid(number: str) -> bool:
+    return len(number) > 1 and number.isdigit() and luhn_check_digit(number[:-1]) == number[-1]
+
+
+def _posting(event_id: str, kind: PostingKind, company: str, account: str, amount_ore: int, at_ms: int,
+             series: str, number: str, document_date: date | None = None, due_date: date | None = None,
+             counterparty_id: str | None = None, counterparty_name: str | None = None,
+             invoice_number: str | None = None, reference: str | None = None, text: str | None = None,
+             registered_by: str | None = None, approved_by: str | None = None) -> InvoicePosting:
+    return InvoicePosting(
+        event_id=event_id,
+        kind=kind,
+        company=company,
+        account=account,
+        amount_ore=amount_ore,
+        posting_date=local_date(at_ms),
+        document_date=document_date,
+        due_date=due_date,
+        voucher_series=series,
+        voucher_number=number,
+        counterparty_id=counterparty_id,
+        counterparty_name=counterparty_name,
+        invoice_number=invoice_number,
+        reference=reference,
+        text=text,
+        registered_by=registered_by,
+        approved_by=approved_by,
+        recorded_at=from_ms(at_ms),
+        source="simulator",
+    )
+
+
+def _amount_ore(rng: random.Random, median_sek: float, sigma: float, low_sek: int, high_sek: int) -> int:
+    sek = min(high_sek, max(low_sek, lognormal(rng, median_sek, sigma)))
+    # Many invoices are in whole kronor; the rest carry öre.
+    return round(sek) * 100 if rng.random() < 0.45 else round(sek * 100)
+
+
+def _staff(rng: random.Random, other: str | None = None) -> str:
+    while True:
+        user = f"EK-{between(rng, 1, _STAFF):03d}"
+        if user != other:
+            return user
+
+
+@lru_cache(maxsize=100_000)
+def _customer_name(seed: int, number: int) -> str:
+    return org_name(seed, "customer", number)
+
+
+class FinanceFamily:
+    """Generates the invoices and bank postings that start in a slot and schedules their later postings."""
+
+    name = "finance"
+
+    def __init__(self, seed: int, scale: float, warmup_days: int = 0) -> None:
+        # Invoices registered before the start are generated too, so their payments and re-bookings arrive
+        # from the first day instead of after a month (their own postings are before the start and dropped).
+        self.warmup_ms = warmup_days * DAY_MS if scale > 0 else 0
+        self._seed = seed
+        self._scale = scale
+        self._salt = stable_int(seed, "customer-kind")
+        names = supplier_names(seed, _SUPPLIERS)
+        self._suppliers = [(f"L{10001 + i}", name) for i, name in enumerate(names)]
+        # A few large suppliers get most invoices (energy, IT, facilities); a long tail gets a handful.
+        self._supplier_pick = WeightedPicker(range(len(names)), [1.0 / (r + 1) ** 0.8 for r in range(len(names))])
+        self._supplier_company = WeightedPicker(COMPANIES, [c.supplier_weight for c in COMPANIES])
+        self._customer_company = WeightedPicker(COMPANIES, [c.customer_weight for c in COMPANIES])
+
+    def generate(self, slot_ms: int, agenda: Agenda) -> None:
+        if self._scale <= 0:
+            return
+        local = from_ms(slot_ms).astimezone(STOCKHOLM)
+        day, hour = local.date(), local.hour
+        if not is_working_day(day):
+            return
+        utc = from_ms(slot_ms)
+        year_start = to_ms(datetime(utc.year, 1, 1, tzinfo=UTC))
+        prefix = f"{utc:%y}{(slot_ms - year_start) // HOUR_MS:04d}"
+        window = office_window(day)
+        factor = self._scale * _MONTH.get(day.month, 1.0)
+        if window is not None and hour in _REG_SHARE:
+            lo, hi = max(slot_ms, window[0]), min(slot_ms + HOUR_MS, window[1])
+            rng = rng_for(self._seed, "finance-supplier", slot_ms)
+            counters: dict[str, int] = {}
+            for t0 in uniform_times(rng, poisson(rng, SUPPLIER_INVOICES_PER_DAY * _REG_SHARE[hour] * factor), lo, hi):
+                company = self._supplier_company.pick(rng)
+                idx = counters[company.code] = counters.get(company.code, 0) + 1
+                self._supplier_invoice(rng, agenda, company, f"{prefix}{_KIND_SUPPLIER}{idx:04d}", t0, day)
+            rng = rng_for(self._seed, "finance-customer", slot_ms)
+            next_day = next_working_day(day)
+            counters = {}
+            for t0 in uniform_times(rng, poisson(rng, CUSTOMER_INVOICES_PER_DAY * _REG_SHARE[hour] * factor), lo, hi):
+                company = self._customer_company.pick(rng)
+                idx = counters[company.code] = counters.get(company.code, 0) + 1
+                self._customer_invoice(rng, agenda, company, f"{prefix}{_KIND_CUSTOMER}{idx:04d}", t0, day,
+                                       next_day)
+        if hour in _BANK_IMPORT_HOURS:
+            rng = rng_for(self._seed, "finance-bank", slot_ms)
+            imported = local_ms(day, next(t for t in _BANK_IMPORTS if t.hour == hour))
+            count = poisson(rng, OTHER_UNIDENTIFIED_PER_DAY / len(_BANK_IMPORTS) * factor)
+            counters = {}
+            for i in range(count):
+                company = self._customer_company.pick(rng)
+                idx = counters[company.code] = counters.get(company.code, 0) + 1
+                t0 = max(slot_ms, imported) + i * 1000 + below(rng, 1000)
+                self._other_unidentified(rng, agenda, company, f"{prefix}{_KIND_OTHER}{idx:04d}", t0, day)
+
+    def _supplier_invoice(self, rng: random.Random, agenda: Agenda, company: Company, number: str, t0: int,
+                          today: date) -> None:
+        supplier_id, supplier_name = self._suppliers[self._supplier_pick.pick(rng)]
+        amount = _amount_ore(rng, 6000, 1.4, 50, 8_000_000)
+        credit_note = rng.random() < 0.03
+        document_date = today - timedelta(days=between(rng, 0, 12))
+        due_date = document_date + timedelta(days=30)
+        invoice_number = str(between(rng, 10_000, 999_999_999))
+        registered_by = _staff(rng)
+        approved_by = f"AT-{between(rng, 1, _ATTESTANTS):04d}"
+        draw = rng.random()
+        if draw < 0.96:
+            pay_day = due_date if is_working_day(due_date) else previous_working_day(due_date)
+        elif draw < 0.99:
+            pay_day = on_or_after_working_day(due_date + timedelta(days=between(rng, 3, 25)))
+        else:
+            pay_day = None  # disputed or on hold: never paid within the horizon
+        pay_at = None if pay_day is None else local_ms(pay_day, _PAYMENT_RUN) + below(rng, 30 * MINUTE_MS)
+        code = company.code
+        if t0 >= agenda.keep_from_ms:  # in the warm-up only the later steps are kept
+            agenda.add(t0, _posting, f"{code}-{_SERIES_SUPPLIER}{number}", PostingKind.supplier_invoice, code,
+                       ACCOUNT_SUPPLIER_LEDGER, amount if credit_note else -amount, t0, _SERIES_SUPPLIER, number,
+                       document_date, due_date, supplier_id, supplier_name, invoice_number, None,
+                       "Kreditfaktura" if credit_note else "Leverantörsfaktura", registered_by, approved_by)
+        if credit_note or pay_at is None or pay_at <= t0:
+            return
+        agenda.add(pay_at, _posting, f"{code}-{_SERIES_PAYOUT}{number}", PostingKind.outgoing_payment, code,
+                   ACCOUNT_SUPPLIER_LEDGER, amount, pay_at, _SERIES_PAYOUT, number, document_date, due_date,
+                   supplier_id, supplier_name, invoice_number, invoice_number, "Utbetalning leverantörsfaktura")
+
+    def _customer(self, number: int) -> tuple[str, str | None]:
+        customer_id = f"K{number:07d}"
+        # Three in ten customers are organisations; private persons are never named in the simulation.
+        if (number * 2_654_435_761 + self._salt) % 1_000 < 300:
+            return customer_id, _customer_name(self._seed, number)
+        return customer_id, None
+
+    def _customer_invoice(self, rng: random.Random, agenda: Agenda, company: Company, number: str, t0: int,
+                          today: date, tomorrow: date) -> None:
+        customer_id, customer_name = self._customer(between(rng, 1, _CUSTOMERS))
+        amount = _amount_ore(rng, 1200, 1.1, 20, 2_000_000)
+        credit_note = rng.random() < 0.01
+        due_date = today + timedelta(days=30)
+        registered_by = _staff(rng)
+        draw = rng.random()
+        if draw < 0.70:
+            offset = between(rng, -8, 0)
+        elif draw < 0.95:
+            offset = between(rng, 1, 20)
+        else:
+            offset = between(rng, 21, 60)
+        pay_day = max(on_or_after_working_day(due_date + timedelta(days=offset)), tomorrow)
+        pay_at = local_ms(pay_day, _BANK_IMPORTS[below(rng, len(_BANK_IMPORTS))]) + below(rng, 15 * MINUTE_MS)
+        paid = rng.random() >= 0.025
+        match = rng.random()
+        code = company.code
+        ocr = number + luhn_check_digit(number)
+        if t0 >= agenda.keep_from_ms:  # in the warm-up only the later steps are kept
+            agenda.add(t0, _posting, f"{code}-{_SERIES_CUSTOMER}{number}", PostingKind.customer_invoice, code,
+                       ACCOUNT_CUSTOMER_LEDGER, -amount if credit_note else amount, t0, _SERIES_CUSTOMER, number, today,
+                       due_date, customer_id, customer_name, number, ocr,
+                       "Kreditfaktura" if credit_note else "Kundfaktura", registered_by)
+        if credit_note or not paid:
+            return
+        bank_id = f"{code}-{_SERIES_BANK}{number}"
+        if match < _P_UNIDENTIFIED:
+            # Unidentified: the OCR is missing or mistyped, so the payment lands on the suspense account.
+            reference = ocr[:-1] + str((int(ocr[-1]) + between(rng, 1, 9)) % 10) if rng.random() < 0.5 else None
+            agenda.add(pay_at, _posting, bank_id, PostingKind.incoming_payment, code, ACCOUNT_UNIDENTIFIED, -amount,
+                       pay_at, _SERIES_BANK, number, None, None, None, None, None, reference,
+                       "Oidentifierad inbetalning")
+            if rng.random() < _P_REBOOK_UNIDENTIFIED:
+                self._rebook(rng, agenda, code, number, ACCOUNT_UNIDENTIFIED, ACCOUNT_CUSTOMER_LEDGER, amount,
+                             add_working_days(pay_day, between(rng, 1, 15)), pay_day, customer_id, customer_name,
+                             number, reference)
+        elif match < _P_UNIDENTIFIED + _P_UNMATCHED_CUSTOMER:
+            agenda.add(pay_at, _posting, bank_id, PostingKind.incoming_payment, code, ACCOUNT_UNMATCHED_CUSTOMER,
+                       -amount, pay_at, _SERIES_BANK, number, None, None, customer_id, customer_name, None, ocr,
+                       "Inbetalning kundreskontra, ej avprickad")
+            if rng.random() < _P_REBOOK_UNMATCHED:
+                self._rebook(rng, agenda, code, number, ACCOUNT_UNMATCHED_CUSTOMER, ACCOUNT_CUSTOMER_LEDGER, amount,
+                             add_working_days(pay_day, between(rng, 1, 3)), pay_day, customer_id, customer_name,
+                             number, ocr)
+        else:
+            agenda.add(pay_at, _posting, bank_id, PostingKind.incoming_payment, code, ACCOUNT_CUSTOMER_LEDGER,
+                       -amount, pay_at, _SERIES_BANK, number, None, None, customer_id, customer_name, number, ocr,
+                       "Inbetalning OCR")
+
+    def _other_unidentified(self, rng: random.Random, agenda: Agenda, company: Company, number: str, t0: int,
+                            today: date) -> None:
+        amount = _amount_ore(rng, 3000, 1.2, 10, 1_000_000)
+        rebook = rng.random() < _P_REBOOK_OTHER
+        rebook_day = add_working_days(today, between(rng, 2, 25))
+        code = company.code
+        agenda.add(t0, _posting, f"{code}-{_SERIES_BANK}{number}", PostingKind.incoming_payment, code,
+                   ACCOUNT_UNIDENTIFIED, -amount, t0, _SERIES_BANK, number, None, None, None, None, None, None,
+                   "Oidentifierad inbetalning")
+        if rebook:
+            self._rebook(rng, agenda, code, number, ACCOUNT_UNIDENTIFIED, ACCOUNT_OTHER_INCOME, amount, rebook_day,
+                         today, None, None, None, None)
+
+    def _rebook(self, rng: random.Random, agenda: Agenda, code: str, number: str, suspense: str, target: str,
+                amount: int, day: date, original_date: date, counterparty_id: str | None,
+                counterparty_name: str | None, invoice_number: str | None, reference: str | None) -> None:
+        """A two-line memorial voucher that clears the suspense account: debit it, credit the real account."""
+        at_ms = local_ms(day, _REBOOK_FROM) + below(rng, 7 * HOUR_MS)
+        clerk = _staff(rng)
+        approver = _staff(rng, clerk)
+        text = f"Omförd från ver {_SERIES_BANK} {number}"
+        for line, account, signed in ((1, suspense, amount), (2, target, -amount)):
+            agenda.add(at_ms, _posting, f"{code}-{_SERIES_MEMO}{number}-{line}", PostingKind.ledger_posting, code,
+                       account, signed, at_ms, _SERIES_MEMO, number, original_date, None, counterparty_id,
+                       counterparty_name, invoice_number, reference, text, clerk, approver)
