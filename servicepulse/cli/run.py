@@ -55,7 +55,7 @@ def up(
     partitions: int = typer.Option(None, min=1, help="Partitions per topic (default KAFKA__PARTITIONS)"),
     days: int = typer.Option(30, help="Demo: days of history before today"),
     scale: float = typer.Option(0.1, help="Demo: volume relative to the real administration"),
-    speed: float = typer.Option(30.0, help="Demo: how much faster than real time today is replayed"),
+    speed: float = typer.Option(60.0, help="Demo: how much faster than real time today is replayed"),
     seed: int = typer.Option(1, help="Demo: simulator seed"),
     run_dir: Path = typer.Option(Path("var"), help="Logs and the embedded store live here"),
 ) -> None:
