@@ -53,9 +53,10 @@ def up(
     workers: int = typer.Option(1, min=1, help="Number of Faust worker processes"),
     demo: bool = typer.Option(False, "--demo", help="Feed simulated events continuously"),
     partitions: int = typer.Option(None, min=1, help="Partitions per topic (default KAFKA__PARTITIONS)"),
-    days: int = typer.Option(30, help="Demo: days of history before today"),
+    days: int = typer.Option(35, help="Demo: days of history before today (35 covers last month's main payroll run)"),
+    replay_days: int = typer.Option(7, help="Demo: of those, the last N days are replayed at --speed"),
     scale: float = typer.Option(0.1, help="Demo: volume relative to the real administration"),
-    speed: float = typer.Option(60.0, help="Demo: how much faster than real time today is replayed"),
+    speed: float = typer.Option(120.0, help="Demo: the replay runs at least this much faster than real time"),
     seed: int = typer.Option(1, help="Demo: simulator seed"),
     run_dir: Path = typer.Option(Path("var"), help="Logs and the embedded store live here"),
 ) -> None:
@@ -113,7 +114,8 @@ def up(
         if demo:
             children["simulator"] = _spawn(
                 ["servicepulse.cli.main", "simulate", "--days", str(days), "--scale", str(scale),
-                 "--seed", str(seed), "--follow", "--speed", str(speed), "--faults", "0.001"],
+                 "--seed", str(seed), "--follow", "--speed", str(speed), "--replay-days", str(replay_days),
+                 "--faults", "0.001"],
                 env, logs / "simulator.log",
             )
         console.print(

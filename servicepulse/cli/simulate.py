@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -31,7 +32,10 @@ def simulate(
     scale: float = typer.Option(1.0, min=0.0, help="1.0 = the administration's real volumes"),
     out: Path = typer.Option(None, help="Write events-jsonl here instead of producing to Kafka"),
     follow: bool = typer.Option(False, "--follow", help="After the history, keep generating up to now, then live"),
-    speed: float = typer.Option(1.0, min=1.0, help="With --follow: catch up on today this much faster than real"),
+    speed: float = typer.Option(1.0, min=1.0, help="With --follow: replay at least this much faster than real time"),
+    replay_days: int = typer.Option(
+        0, min=0, help="With --follow: replay the last N history days at --speed instead of all at once"
+    ),
     faults: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of extra corrupt messages (dead-letter demo)"),
 ) -> None:
     from servicepulse.simulator import SimConfig, Simulator
@@ -44,6 +48,8 @@ def simulate(
         else today - timedelta(days=days)
     )
     end = first + timedelta(days=days)
+    # Days to replay are held back from the instant backfill; the events are the same either way.
+    instant_end = max(first, end - timedelta(days=replay_days)) if follow else end
     sim = Simulator(SimConfig(seed=seed, scale=scale), first)
     emit, close = _emitter(settings, out, faults, seed)
     counts = 0
@@ -51,26 +57,48 @@ def simulate(
     from rich.progress import Progress
 
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("simulating", total=max(days * 24, 1))
+        total_hours = max(int((instant_end - first).total_seconds() // 3600), 1)
+        task = progress.add_task("simulating", total=total_hours)
         t = first
-        while t < end:
-            t = min(t + timedelta(hours=1), end)
+        while t < instant_end:
+            t = min(t + timedelta(hours=1), instant_end)
             counts += emit(sim.advance(t))
             progress.advance(task)
-    console.print(f"{counts} events for {first.date()} .. {(end - timedelta(seconds=1)).date()} "
+    console.print(f"{counts} events from {first.isoformat()} to {instant_end.isoformat()} "
                   f"in {time.monotonic() - started:.1f}s")
     if follow:
-        wall0 = time.monotonic()
-        console.print(f"following: replaying from {end.isoformat()} at {speed:g}x until now, then live")
-        try:
-            while True:
-                now = datetime.now(STOCKHOLM)
-                target = min(now, end + timedelta(seconds=(time.monotonic() - wall0) * speed))
-                counts += emit(sim.advance(target))
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+        console.print(f"following: replaying from {instant_end.isoformat()} at {speed:g}x (quiet stretches "
+                      "skipped) until now, then live")
+        with contextlib.suppress(KeyboardInterrupt):
+            _follow(sim, instant_end, speed, emit)
     close()
+
+
+def _follow(
+    sim: object, clock: datetime, speed: float, emit: Callable[[list], int], tick_s: float = 0.5, busy: int = 10
+) -> None:
+    """Replay at no less than `speed` until now, then live.
+
+    A tick carrying fewer than `busy` events doubles the next step (up to an hour), so nights and weekends pass
+    in seconds and a replayed week always shows activity; a busy tick goes back to `speed`.
+    """
+    from servicepulse.simulator import Simulator
+
+    assert isinstance(sim, Simulator)
+    base = timedelta(seconds=tick_s * speed)
+    step = base
+    while True:
+        now = datetime.now(STOCKHOLM)
+        if clock >= now:
+            emit(sim.advance(now))
+            clock = now
+            time.sleep(tick_s)
+            continue
+        clock = min(now, clock + step)
+        emitted = emit(sim.advance(clock))
+        step = base if emitted >= busy else min(step * 2, timedelta(hours=1))
+        if emitted:
+            time.sleep(tick_s)
 
 
 def _emitter(
