@@ -92,6 +92,7 @@ class WorkerSettings(_Group):
     max_poll_records: int = Field(2_000, description="Records per poll; bounded so processing fits the poll interval")
     data_dir: Path = Field(Path("var/faust"), description="Faust table state directory")
     commit_interval_s: float = Field(1.0, gt=0, description="How often consumed offsets are committed")
+    commit_every: int = Field(10_000, ge=1, description="Also commit after this many processed messages")
 
 
 class LogSettings(_Group):

@@ -26,6 +26,7 @@ def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
         broker_max_poll_interval=60.0,
         broker_request_timeout=max(30.0, kafka.session_timeout_s * 5),
         broker_commit_interval=settings.worker.commit_interval_s,
+        broker_commit_every=settings.worker.commit_every,
         # Without a bound one poll can return ~100k buffered records; processing them outlasts the poll
         # interval and the consumer silently leaves the group (measured).
         broker_max_poll_records=settings.worker.max_poll_records,
