@@ -8,6 +8,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "AlertSettings",
     "ClickHouseSettings",
     "KafkaSettings",
     "LogSettings",
@@ -95,6 +96,15 @@ class WorkerSettings(_Group):
     commit_every: int = Field(10_000, ge=1, description="Also commit after this many processed messages")
 
 
+class AlertSettings(_Group):
+    webhook_url: SecretStr | None = Field(
+        None, description="Team-chat incoming webhook (Slack, Teams or any JSON endpoint); unset = no posting"
+    )
+    webhook_format: str = Field("slack", pattern="^(slack|teams|generic)$", description="Payload shape")
+    webhook_timeout_s: float = Field(5.0, gt=0, description="Timeout of one POST")
+    webhook_retries: int = Field(3, ge=0, description="Retries of a failed POST before it is logged and dropped")
+
+
 class LogSettings(_Group):
     format: str = Field("auto", description="auto (json unless a terminal), json or console")
     level: str = Field("INFO", description="Log level")
@@ -113,6 +123,7 @@ class Settings(BaseSettings):
     sink: SinkSettings = Field(default_factory=SinkSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     # Short top-level names that operators expect; they override the nested values.
     kafka_bootstrap: str | None = Field(None, validation_alias=AliasChoices("KAFKA_BOOTSTRAP"))

@@ -49,11 +49,13 @@ def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
     from . import sink_agents
     from .finance import agents as finance_agents
     from .ops import agents as ops_agents
+    from .ops import webhook_agents
 
     codec = WireCodec(build_registry(settings.registry.url, settings.registry.file))
     sink_agents.register(app, settings, codec)
     finance_agents.register(app, settings, codec)
     ops_agents.register(app, settings, codec)
+    webhook_agents.register(app, settings, codec)
     return app
 
 
