@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+
+from dateutil.easter import easter
 
 from servicepulse.schemas.events import CallEvent, CallEventType, Channel
 
@@ -23,10 +25,11 @@ from .calendar import (
     next_working_day,
     office_window,
     slot_tag,
+    to_ms,
 )
 from .randomness import between, lognormal, poisson, rng_for, uniform_times
 
-__all__ = ["QUEUES", "CallFamily", "Queue"]
+__all__ = ["QUEUES", "CallFamily", "PlantedBreach", "Queue", "planted_contact_breaches"]
 
 ORG_PAYROLL = "Serviceförvaltningen Lön & pension"
 ORG_CONTACT_CENTRE = "Kontaktcenter"
@@ -198,3 +201,88 @@ class CallFamily:
         agenda.add(answered, _call, contact_id, CallEventType.email_answered, Channel.email, queue, answered, t0,
                    answered - t0, handle, agent, resolved)
 
+
+
+# --------------------------------------------------------------------------- planted breaches (ground truth)
+
+
+@dataclass(frozen=True)
+class PlantedBreach:
+    """A breach planted on purpose: the alert the SLA monitor must raise exactly once for it."""
+
+    rule_id: str
+    subject: str  # answer group, or complaint id; part of the alert key
+    due_day: date | None  # local day the alert belongs to (deadline rules), None for window rules
+    description: str
+
+
+def _planted_call(cid: str, queue: Queue, offered: datetime, wait_s: int, answered: bool) -> list[CallEvent]:
+    t0 = to_ms(offered)
+    wait = wait_s * SECOND_MS
+    if not answered:
+        return [_call(cid, CallEventType.offered, Channel.phone, queue, t0, None, None, None, None, None),
+                _call(cid, CallEventType.abandoned, Channel.phone, queue, t0 + wait, t0, wait, None, None, None)]
+    agent = f"{_AGENTS[queue.org][0]}-001"
+    return [_call(cid, CallEventType.offered, Channel.phone, queue, t0, None, None, None, None, None),
+            _call(cid, CallEventType.answered, Channel.phone, queue, t0 + wait, t0, wait, None, agent, None),
+            _call(cid, CallEventType.ended, Channel.phone, queue, t0 + wait + 240 * SECOND_MS, t0, wait,
+                  240 * SECOND_MS, agent, True)]
+
+
+def _planted_mail(cid: str, queue: Queue, received: datetime, answered: datetime | None) -> list[CallEvent]:
+    t0 = to_ms(received)
+    out = [_call(cid, CallEventType.email_received, Channel.email, queue, t0, None, None, None, None, None)]
+    if answered is not None:
+        t1 = to_ms(answered)
+        out.append(_call(cid, CallEventType.email_answered, Channel.email, queue, t1, t0, t1 - t0, 300 * SECOND_MS,
+                         f"{_AGENTS[queue.org][0]}-002", True))
+    return out
+
+
+def planted_contact_breaches(year: int = 2026) -> tuple[list[CallEvent], list[PlantedBreach]]:
+    """A clean feed around Easter of `year` with three planted contact breaches, and their ground truth.
+
+    - a quiet hour (12:00-13:00 on the Wednesday before Easter) in which pension-group answers 6 of 10 calls
+      within 60 s (60 %), between busy hours answered within 20 s (100 %): one service-level alert;
+    - an e-mail to payroll-service received on the Friday two weeks before Easter at 15:00 and left over the
+      weekend until Tuesday (due Monday 15:00): one e-mail deadline alert;
+    - an e-mail to kc-social received on Maundy Thursday at 16:00 and left over Easter until Wednesday (due
+      Tuesday 16:00, opening hours 08:00-16:30): one e-mail deadline alert.
+    Everything else is within target (e-mails over the same weekend and Easter answered in time). The last
+    call, on the Thursday after Easter, moves the event-time clock past every deadline.
+    """
+    queues = {q.name: q for q in QUEUES}
+    pension, payroll, social = queues["pension-group"], queues["payroll-service"], queues["kc-social"]
+    easter_day = easter(year)
+    wednesday = easter_day - timedelta(days=4)
+    events: list[CallEvent] = []
+    for hour in (9, 10, 11, 13, 14, 15):  # busy hours, every call answered within 20 s
+        for i in range(12):
+            at = datetime.combine(wednesday, time(hour, 2 + 5 * i), STOCKHOLM)
+            events += _planted_call(f"planted-ok-{hour:02d}-{i:02d}", pension, at, 20, True)
+    for i in range(10):  # the quiet hour: calls 1, 3, 5, 7 wait 150 s, the rest 20 s -> 6/10 within
+        at = datetime.combine(wednesday, time(12, 3 + 6 * i), STOCKHOLM)
+        events += _planted_call(f"planted-quiet-{i:02d}", pension, at, 150 if i % 2 else 20, True)
+    weekend_friday = easter_day - timedelta(days=16)
+    events += _planted_mail("planted-mail-weekend", payroll, datetime.combine(weekend_friday, time(15), STOCKHOLM),
+                            datetime.combine(weekend_friday + timedelta(days=4), time(10), STOCKHOLM))
+    events += _planted_mail("planted-mail-weekend-ok", payroll,
+                            datetime.combine(weekend_friday, time(14), STOCKHOLM),
+                            datetime.combine(weekend_friday + timedelta(days=3), time(9), STOCKHOLM))
+    thursday = easter_day - timedelta(days=3)
+    events += _planted_mail("planted-mail-easter", social, datetime.combine(thursday, time(16), STOCKHOLM),
+                            datetime.combine(easter_day + timedelta(days=3), time(9), STOCKHOLM))
+    events += _planted_mail("planted-mail-easter-ok", social, datetime.combine(thursday, time(15), STOCKHOLM),
+                            datetime.combine(easter_day + timedelta(days=2), time(14), STOCKHOLM))
+    events += _planted_call("planted-clock", pension,
+                            datetime.combine(easter_day + timedelta(days=4), time(9), STOCKHOLM), 10, True)
+    events.sort(key=lambda e: e.occurred_at)
+    truth = [
+        PlantedBreach("contact.service_level", pension.name, None,
+                      f"quiet hour 12:00-13:00 on {wednesday}: 6 of 10 calls within 60 s"),
+        PlantedBreach("contact.email_deadline", payroll.name, weekend_friday + timedelta(days=3),
+                      f"e-mail of Friday {weekend_friday} 15:00 left over the weekend"),
+        PlantedBreach("contact.email_deadline", social.name, easter_day + timedelta(days=2),
+                      f"e-mail of Maundy Thursday {thursday} 16:00 left over Easter"),
+    ]
+    return events, truth

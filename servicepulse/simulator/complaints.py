@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import random
+from datetime import date, time, timedelta
 
 from servicepulse.schemas.events import Complaint, ComplaintCategory, ComplaintEventType
 
 from .agenda import Agenda
-from .calendar import HOUR_MS, MINUTE_MS, STOCKHOLM, add_office_ms, from_ms, is_working_day, office_window, slot_tag
+from .calendar import (
+    HOUR_MS,
+    MINUTE_MS,
+    STOCKHOLM,
+    add_office_ms,
+    from_ms,
+    is_working_day,
+    local_ms,
+    office_window,
+    slot_tag,
+)
+from .calls import PlantedBreach
 from .organisations import CUSTOMERS
 from .randomness import WeightedPicker, lognormal, poisson, rng_for, uniform_times
 
-__all__ = ["PROCESSES", "ComplaintFamily"]
+__all__ = ["PROCESSES", "ComplaintFamily", "planted_complaint_breaches"]
 
 COMPLAINTS_PER_WORKING_DAY = 18
 PROCESSES = ("payroll", "pension", "supplier-invoices", "customer-invoices", "contact-centre")
@@ -141,3 +153,32 @@ class ComplaintFamily:
         agenda.add(t0, _complaint, complaint_id, ComplaintEventType.registered, t0, *common)
         agenda.add(acknowledged, _complaint, complaint_id, ComplaintEventType.acknowledged, acknowledged, *common)
         agenda.add(closed, _complaint, complaint_id, ComplaintEventType.closed, closed, *common)
+
+
+def planted_complaint_breaches(year: int = 2026) -> tuple[list[Complaint], list[PlantedBreach]]:
+    """A clean complaint feed in March of `year` (each acknowledged within 2 office hours and closed the next
+    working day) with one planted complaint that is never acknowledged, and its ground truth."""
+    events: list[Complaint] = []
+    day = date(year, 3, 2)
+    customers = [c.name for c in CUSTOMERS[:5]]
+    n = 0
+    while day < date(year, 3, 21):
+        if is_working_day(day):
+            for hour in (9, 13):
+                cid = f"SYN-PLANTED-{n:03d}"
+                t0 = local_ms(day, time(hour))
+                common = (customers[n % len(customers)], PROCESSES[n % len(PROCESSES)], "tyck_till",
+                          ComplaintCategory.complaint, None, "Svar på e-post dröjde")
+                events.append(_complaint(cid, ComplaintEventType.registered, t0, *common))
+                events.append(_complaint(cid, ComplaintEventType.acknowledged, add_office_ms(t0, 2 * HOUR_MS),
+                                         *common))
+                events.append(_complaint(cid, ComplaintEventType.closed, add_office_ms(t0, 10 * HOUR_MS), *common))
+                n += 1
+        day += timedelta(days=1)
+    never = "SYN-PLANTED-NOACK"
+    t0 = local_ms(date(year, 3, 4), time(10))
+    events.append(_complaint(never, ComplaintEventType.registered, t0, "Socialförvaltningen", "payroll", "kundwebb",
+                             ComplaintCategory.complaint, None, "Fel belopp på lönen"))
+    events.sort(key=lambda e: e.occurred_at)
+    return events, [PlantedBreach("complaints.ack_deadline", never, None,
+                                  f"complaint registered {date(year, 3, 4)} 10:00, never acknowledged")]

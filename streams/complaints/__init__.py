@@ -1,0 +1,1 @@
+"""Complaints (klagomål, synpunkter, beröm): per customer, process, month, tertial; acknowledgement, backlog."""

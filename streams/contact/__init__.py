@@ -1,0 +1,1 @@
+"""Contact centre SLA: service level windows, working-time clocks and the alerts on them."""

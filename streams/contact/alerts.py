@@ -1,0 +1,182 @@
+"""SLA alerts as pure functions: rolling-hour service level below target, and missed working-time deadlines.
+
+Every alert has a deterministic id (`stable_id` of its key and state), so re-deriving it after a restart or
+a replay sends the same id again, which the alerts table (ReplacingMergeTree, read with FINAL) collapses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from servicepulse.schemas.events import Alert, AlertState, Severity
+
+from ..rules import STOCKHOLM, evidence, stable_id
+from .clocks import WorkingCalendar
+
+__all__ = [
+    "BreachState",
+    "EmailDeadlineRule",
+    "PendingItem",
+    "ServiceLevelRule",
+    "WindowResult",
+    "deadline_alerts",
+    "service_level_step",
+]
+
+
+@dataclass(frozen=True)
+class ServiceLevelRule:
+    """`contact.service_level`: the rolling-hour service level of an answer group is below its target."""
+
+    rule_id: str = "contact.service_level"
+    version: int = 1
+    severity: Severity = Severity.high
+    # Fewer offered contacts than this in the hour make the ratio noise, not a breach (a quiet hour with
+    # three calls and one slow answer is 67 %); such windows neither raise nor resolve.
+    min_offered: int = 10
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """A closed rolling-hour window of one answer group."""
+
+    queue: str
+    org: str
+    window_start: datetime
+    window_end: datetime
+    offered: int
+    answered_within_threshold: int
+    target: float
+
+    @property
+    def service_level(self) -> float | None:
+        return self.answered_within_threshold / self.offered if self.offered else None
+
+
+@dataclass(frozen=True)
+class BreachState:
+    """The ongoing breach of one answer group: the window that raised it and its alert key."""
+
+    alert_key: str
+    since: datetime
+
+
+def _alert(rule_id: str, version: int, severity: Severity, key: str, state: AlertState, title: str,
+           value: float | None, target: float | None, unit: str, start: datetime | None, end: datetime | None,
+           at: datetime, details: dict[str, object]) -> Alert:
+    return Alert(
+        alert_id=stable_id(key, state.value),
+        alert_key=key,
+        state=state,
+        severity=severity,
+        rule_id=rule_id,
+        rule_version=version,
+        title=title,
+        measured_value=value,
+        target=target,
+        unit=unit,
+        window_start=start,
+        window_end=end,
+        occurred_at=at,
+        details_json=evidence(details),
+    )
+
+
+def service_level_step(
+    state: BreachState | None, window: WindowResult, rule: ServiceLevelRule = ServiceLevelRule()
+) -> tuple[BreachState | None, list[Alert]]:
+    """Feed closed windows of one queue in start order: raise once when the level drops below target, resolve
+    once when it is back at or above it."""
+    level = window.service_level
+    if level is None or window.offered < rule.min_offered:
+        return state, []
+    local_start = window.window_start.astimezone(STOCKHOLM)
+    details = {"queue": window.queue, "org": window.org, "offered": window.offered,
+               "answered_within_threshold": window.answered_within_threshold,
+               "window_start": local_start.isoformat(),
+               "window_end": window.window_end.astimezone(STOCKHOLM).isoformat()}
+    if state is None and level < window.target:
+        key = f"{rule.rule_id}:{window.queue}:{local_start.isoformat()}"
+        alert = _alert(rule.rule_id, rule.version, rule.severity, key, AlertState.raised,
+                       f"Service level {level:.0%} below target {window.target:.0%} in {window.queue}",
+                       level, window.target, "ratio", window.window_start, window.window_end, window.window_end,
+                       details)
+        return BreachState(key, window.window_start), [alert]
+    if state is not None and level >= window.target:
+        alert = _alert(rule.rule_id, rule.version, Severity.info, state.alert_key, AlertState.resolved,
+                       f"Service level back at {level:.0%} (target {window.target:.0%}) in {window.queue}",
+                       level, window.target, "ratio", window.window_start, window.window_end, window.window_end,
+                       details | {"breach_since": state.since.astimezone(STOCKHOLM).isoformat()})
+        return None, [alert]
+    return state, []
+
+
+@dataclass(frozen=True)
+class EmailDeadlineRule:
+    """`contact.email_deadline`: e-mail not answered within one working day; one alert per answer group and
+    local due day, raised when the first deadline passes (not when the answer finally comes), resolved when
+    every e-mail of that group and day has been answered."""
+
+    rule_id: str = "contact.email_deadline"
+    version: int = 1
+    severity: Severity = Severity.medium
+    working_days: int = 1
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    """Something with a deadline: an e-mail (or a case, a complaint) received and maybe answered."""
+
+    item_id: str
+    group: str
+    received_at: datetime
+    answered_at: datetime | None
+
+
+def deadline_alerts(
+    items: Iterable[PendingItem],
+    clock: datetime,
+    raised: dict[str, int],
+    calendar: WorkingCalendar,
+    rule: EmailDeadlineRule = EmailDeadlineRule(),
+) -> tuple[dict[str, int], list[Alert]]:
+    """At event-time `clock`, group the items whose deadline passed unanswered by (group, due day).
+
+    `raised` maps open alert keys to the count at raise; the new map and the alerts to send are returned.
+    A missed deadline raises once even if the answer came before the clock saw it (then it resolves at once);
+    a raised group resolves once when none of its items is still unanswered at `clock`.
+    """
+    missed: dict[str, list[tuple[PendingItem, datetime]]] = {}
+    for item in items:
+        due = calendar.working_days_due(item.received_at, rule.working_days)
+        if due > clock or (item.answered_at is not None and item.answered_at <= due):
+            continue
+        key = f"{rule.rule_id}:{item.group}:{due.astimezone(STOCKHOLM).date().isoformat()}"
+        missed.setdefault(key, []).append((item, due))
+    out: list[Alert] = []
+    state = dict(raised)
+    for key, found in sorted(missed.items()):
+        open_now = [i for i, _ in found if i.answered_at is None or i.answered_at > clock]
+        first_due = min(d for _, d in found)
+        group = found[0][0].group
+        day = first_due.astimezone(STOCKHOLM)
+        day_start = day.replace(hour=0, minute=0, second=0, microsecond=0)
+        if key not in state:
+            state[key] = len(found)
+            out.append(_alert(rule.rule_id, rule.version, rule.severity, key, AlertState.raised,
+                              f"{len(found)} e-mail(s) in {group} not answered within {rule.working_days} "
+                              "working day(s)", float(len(found)), 0.0, "count", day_start,
+                              day_start + timedelta(days=1), first_due,
+                              {"group": group, "due_day": day.date().isoformat(), "first_due": day.isoformat(),
+                               "item_ids": sorted(i.item_id for i, _ in found)}))
+        if state[key] >= 0 and not open_now:
+            last = max(i.answered_at for i, _ in found if i.answered_at is not None)
+            state[key] = -1  # resolved: stays in the map so it is neither raised nor resolved again
+            out.append(_alert(rule.rule_id, rule.version, Severity.info, key, AlertState.resolved,
+                              f"Late e-mail(s) in {group} due {day.date().isoformat()} now answered",
+                              float(len(found)), 0.0, "count", day_start, day_start + timedelta(days=1), last,
+                              {"group": group, "due_day": day.date().isoformat(),
+                               "item_ids": sorted(i.item_id for i, _ in found)}))
+    return state, out

@@ -1,0 +1,139 @@
+"""The SLA monitor: turns exact window counts and deadline items (read from ClickHouse by the agent) into
+alerts, on an event-time clock (the newest event time seen), remembering what it has raised.
+
+Pure: no Faust, Kafka or ClickHouse here. After a restart a fresh monitor re-derives the same alerts with
+the same ids from the same exact counts, and the alerts table (FINAL) collapses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from servicepulse.schemas.events import Alert, CallEvent, CallEventType, Channel
+
+from ..complaints.rules import AckRule, BacklogRule, ComplaintStory, ack_alerts, backlog_at, backlog_step
+from .alerts import (
+    BreachState,
+    EmailDeadlineRule,
+    PendingItem,
+    ServiceLevelRule,
+    WindowResult,
+    deadline_alerts,
+    service_level_step,
+)
+from .clocks import WorkingCalendar
+from .metrics import DEFAULT_TARGETS, HOP_SIZE, HOP_STEP, QueueTarget, compute_windows
+
+__all__ = ["Bucket", "SlaMonitor", "buckets_from_events", "pending_emails"]
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Exact counts of one answer group for contacts offered in one 5-minute step."""
+
+    queue: str
+    org: str
+    start: datetime
+    offered: int
+    answered_within_threshold: int
+    target: float
+
+
+def buckets_from_events(
+    events: Iterable[CallEvent], targets: Mapping[str, QueueTarget] = DEFAULT_TARGETS
+) -> list[Bucket]:
+    """The 5-minute buckets the agent reads from ClickHouse, computed from events (tests, replays)."""
+    out = []
+    for (queue, start), m in compute_windows(events, targets, size=HOP_STEP).items():
+        target = targets[queue].service_level if queue in targets else QueueTarget().service_level
+        out.append(Bucket(queue, m.org, start, m.offered, m.answered_within_threshold, target))
+    return out
+
+
+def pending_emails(events: Iterable[CallEvent]) -> list[PendingItem]:
+    """E-mails received, with their answer time if answered."""
+    received: dict[str, CallEvent] = {}
+    answered: dict[str, CallEvent] = {}
+    for e in events:
+        if e.channel is Channel.email and e.event_type is CallEventType.email_received:
+            received[e.contact_id] = e
+        elif e.channel is Channel.email and e.event_type is CallEventType.email_answered:
+            answered[e.contact_id] = e
+    return [PendingItem(cid, r.queue, r.occurred_at, answered[cid].occurred_at if cid in answered else None)
+            for cid, r in received.items()]
+
+
+@dataclass
+class SlaMonitor:
+    """Closes rolling-hour windows on event time and keeps the raise/resolve state of every rule.
+
+    A window [s, s + 1 h) is decided once the clock passes s + 1 h + `lateness`; contacts whose outcome
+    arrives later still count in the ClickHouse views (always exact) but no longer change the alert.
+    """
+
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    lateness: timedelta = timedelta(minutes=15)
+    sl_rule: ServiceLevelRule = field(default_factory=ServiceLevelRule)
+    email_rule: EmailDeadlineRule = field(default_factory=EmailDeadlineRule)
+    ack_rule: AckRule = field(default_factory=AckRule)
+    backlog_rule: BacklogRule = field(default_factory=BacklogRule)
+    decided_until: dict[str, datetime] = field(default_factory=dict)  # queue -> start of last decided window
+    breaches: dict[str, BreachState | None] = field(default_factory=dict)
+    email_state: dict[str, int] = field(default_factory=dict)
+    ack_state: set[str] = field(default_factory=set)
+    backlog_state: str | None = None
+    backlog_checked: datetime | None = None
+
+    def earliest_needed(self, queue_default: datetime) -> datetime:
+        """Oldest bucket start the next service-level call needs."""
+        if not self.decided_until:
+            return queue_default
+        return min(self.decided_until.values()) + HOP_STEP
+
+    def service_level(self, buckets: Iterable[Bucket], clock: datetime) -> list[Alert]:
+        by_queue: dict[str, dict[datetime, Bucket]] = {}
+        for b in buckets:
+            by_queue.setdefault(b.queue, {})[b.start] = b
+        out: list[Alert] = []
+        steps = HOP_SIZE // HOP_STEP
+        for queue in sorted(by_queue):
+            grid = by_queue[queue]
+            first = self.decided_until.get(queue)
+            start = first + HOP_STEP if first is not None else min(grid) - (steps - 1) * HOP_STEP
+            any_bucket = next(iter(grid.values()))
+            while start + HOP_SIZE + self.lateness <= clock:
+                parts = [grid[s] for k in range(steps) if (s := start + k * HOP_STEP) in grid]
+                if parts:
+                    window = WindowResult(queue, any_bucket.org, start, start + HOP_SIZE,
+                                          sum(p.offered for p in parts),
+                                          sum(p.answered_within_threshold for p in parts), parts[0].target)
+                    state, alerts = service_level_step(self.breaches.get(queue), window, self.sl_rule)
+                    self.breaches[queue] = state
+                    out.extend(alerts)
+                self.decided_until[queue] = start
+                start += HOP_STEP
+        return out
+
+    def emails(self, items: Sequence[PendingItem], clock: datetime) -> list[Alert]:
+        self.email_state, alerts = deadline_alerts(items, clock, self.email_state, self.calendar, self.email_rule)
+        return alerts
+
+    def complaints(self, items: Sequence[ComplaintStory], clock: datetime) -> list[Alert]:
+        self.ack_state, out = ack_alerts(items, clock, self.ack_state, self.calendar, self.ack_rule)
+        registered = [s.registered_at for s in items if s.registered_at is not None]
+        if not registered:
+            return out
+        hour = (self.backlog_checked or min(registered)).replace(minute=0, second=0, microsecond=0)
+        if self.backlog_checked is not None:
+            hour += timedelta(hours=1)
+        while hour <= clock:
+            open_items = backlog_at(items, hour)
+            oldest = max((age for _, age in open_items), default=None)
+            self.backlog_state, alerts = backlog_step(self.backlog_state, hour, len(open_items), oldest,
+                                                      self.backlog_rule)
+            out.extend(alerts)
+            self.backlog_checked = hour
+            hour += timedelta(hours=1)
+        return out
