@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
@@ -35,8 +36,10 @@ __all__ = [
     "ACCOUNT_UNIDENTIFIED",
     "ACCOUNT_UNMATCHED_CUSTOMER",
     "FinanceFamily",
+    "PlantedCase",
     "luhn_check_digit",
     "luhn_valid",
+    "planted_cases",
 ]
 
 ACCOUNT_SUPPLIER_LEDGER = "2440"  # leverantörsskulder
@@ -160,6 +163,8 @@ class FinanceFamily:
         day, hour = local.date(), local.hour
         if not is_working_day(day):
             return
+        if hour == _PLANT_HOUR and slot_ms >= agenda.keep_from_ms:
+            _plant(self._seed, slot_ms, agenda, local_date(agenda.keep_from_ms))
         utc = from_ms(slot_ms)
         year_start = to_ms(datetime(utc.year, 1, 1, tzinfo=UTC))
         prefix = f"{utc:%y}{(slot_ms - year_start) // HOUR_MS:04d}"
@@ -305,3 +310,114 @@ class FinanceFamily:
             agenda.add(at_ms, _posting, f"{code}-{_SERIES_MEMO}{number}-{line}", PostingKind.ledger_posting, code,
                        account, signed, at_ms, _SERIES_MEMO, number, original_date, None, counterparty_id,
                        counterparty_name, invoice_number, reference, text, clerk, approver)
+
+
+# --------------------------------------------------------------------------- planted control cases
+# Cases for the payment controls, planted on the first working days after the start, at any scale, with
+# their ground truth (`planted_cases`): rule id and the subject id the finding must carry. Their voucher
+# numbers start with 9 and their suppliers with L9 so they never collide with the generated flow.
+
+_PLANT_HOUR = 10
+_PLANT_COMPANY = "1010"
+_BENFORD_INVOICES = 1100
+
+
+@dataclass(frozen=True)
+class PlantedCase:
+    rule_id: str
+    subject_id: str
+    what: str
+
+
+def _plant_days(start: date) -> list[date]:
+    days, day = [], start
+    for _ in range(6):
+        day = next_working_day(day)
+        days.append(day)
+    return days
+
+
+def planted_cases(start: date) -> list[PlantedCase]:
+    """Ground truth of the planted cases for a simulation starting on `start` (Stockholm date)."""
+    c = _PLANT_COMPANY
+    d = _plant_days(start)
+    return [
+        PlantedCase("ap.duplicate_payment", f"{c}-U9{d[1]:%y%m%d}01-2", "same supplier, invoice and amount paid twice"),
+        PlantedCase("ap.duplicate_payment", f"{c}-U9{d[1]:%y%m%d}02-2",
+                    "one supplier under two ids and spellings, same amount one working day apart"),
+        PlantedCase("ap.split_invoice", f"{c}:L90003", "three invoices of 20 000-24 000 SEK, one day, one approver"),
+        PlantedCase("ap.new_supplier_four_eyes", f"{c}-U9{d[0]:%y%m%d}04",
+                    "new supplier paid by hand, registrar approved it"),
+        PlantedCase("ar.refund_limit", f"{c}-K9{d[0]:%y%m%d}05", "customer credit note of 60 000 SEK"),
+        PlantedCase("ar.refund_limit", f"{c}-R9{d[0]:%y%m%d}06", "refund of 30 000 SEK from the customer ledger"),
+        PlantedCase("ap.benford", f"{c}:L90007", f"{_BENFORD_INVOICES} invoices of 45 000-49 999 SEK"),
+        PlantedCase("gl.suspense_aged", f"{c}:{_SERIES_BANK} 9{d[0]:%y%m%d}08",
+                    "unidentified payment of 75 000 SEK never re-booked (over the amount limit)"),
+        PlantedCase("bank.likely_unidentified", f"{c}-{_SERIES_BANK}9{d[0]:%y%m%d}08",
+                    "the same payment, no reference"),
+    ]
+
+
+def _plant(seed: int, slot_ms: int, agenda: Agenda, start: date) -> None:
+    d = _plant_days(start)
+    today = local_date(slot_ms)
+    if today not in d:
+        return
+    c = _PLANT_COMPANY
+    at = slot_ms + 5 * MINUTE_MS
+    tag = f"9{today:%y%m%d}"
+
+    def supplier_invoice(no: str, amount: int, supplier: tuple[str, str], invoice: str, registered: str,
+                         approved: str | None, at_ms: int) -> None:
+        agenda.add(at_ms, _posting, f"{c}-{_SERIES_SUPPLIER}{no}", PostingKind.supplier_invoice, c,
+                   ACCOUNT_SUPPLIER_LEDGER, -amount, at_ms, _SERIES_SUPPLIER, no, today, today + timedelta(days=30),
+                   supplier[0], supplier[1], invoice, None, "Leverantörsfaktura", registered, approved)
+
+    def payment(no: str, amount: int, supplier: tuple[str, str], invoice: str, day: date) -> None:
+        pay_ms = local_ms(day, _PAYMENT_RUN)
+        if pay_ms < slot_ms:
+            pay_ms = at + MINUTE_MS
+        agenda.add(pay_ms, _posting, f"{c}-{_SERIES_PAYOUT}{no}", PostingKind.outgoing_payment, c,
+                   ACCOUNT_SUPPLIER_LEDGER, amount, pay_ms, _SERIES_PAYOUT, no, today, None, supplier[0],
+                   supplier[1], invoice, invoice, "Utbetalning leverantörsfaktura")
+
+    if today == d[0]:
+        # A new supplier paid by hand (outside the payment run), registered and approved by the same person.
+        agenda.add(at, _posting, f"{c}-{_SERIES_PAYOUT}{tag}04", PostingKind.outgoing_payment, c,
+                   ACCOUNT_SUPPLIER_LEDGER, 1_875_000, at, _SERIES_PAYOUT, f"{tag}04", today, None, "L90004",
+                   "Konsultfirman Nyström AB", "NY-1001", "NY-1001", "Manuell utbetalning", "EK-031", "EK-031")
+        # A credit note (cancellation) and a refund in the customer ledger above the limit.
+        agenda.add(at, _posting, f"{c}-{_SERIES_CUSTOMER}{tag}05", PostingKind.customer_invoice, c,
+                   ACCOUNT_CUSTOMER_LEDGER, -6_000_000, at, _SERIES_CUSTOMER, f"{tag}05", today,
+                   today + timedelta(days=30), "K0900005", "Bostadsrättsföreningen Lönnen", f"{tag}05",
+                   f"{tag}05" + luhn_check_digit(f"{tag}05"), "Kreditfaktura, makulering", "EK-044")
+        agenda.add(at, _posting, f"{c}-R{tag}06", PostingKind.outgoing_payment, c, ACCOUNT_CUSTOMER_LEDGER,
+                   3_000_000, at, "R", f"{tag}06", today, None, "K0900006", None, None, None,
+                   "Återbetalning överskjutande belopp", "EK-045", "EK-046")
+        # A large unidentified payment without reference, never re-booked.
+        agenda.add(at, _posting, f"{c}-{_SERIES_BANK}{tag}08", PostingKind.incoming_payment, c, ACCOUNT_UNIDENTIFIED,
+                   -7_500_000, at, _SERIES_BANK, f"{tag}08", None, None, None, None, None, None,
+                   "Oidentifierad inbetalning")
+    if today == d[1]:
+        # Exact duplicate: the same invoice paid today and again the next working day.
+        supplier = ("L90001", "Trafikskolan Centrum AB")
+        supplier_invoice(f"{tag}01", 1_234_500, supplier, "TC-55821", "EK-012", "AT-0412", at)
+        payment(f"{tag}01-1", 1_234_500, supplier, "TC-55821", today)
+        payment(f"{tag}01-2", 1_234_500, supplier, "TC-55821", d[2])
+        # Near duplicate: the same supplier registered twice, same amount a day apart, other invoice number.
+        payment(f"{tag}02-1", 845_000, ("L90002", "Städbolaget i Norr AB"), "SN-2201", today)
+        payment(f"{tag}02-2", 845_000, ("L90902", "STÄDBOLAGET I NORR (publ)"), "SN-2201B", d[2])
+        # Split invoice: three invoices of one supplier, one approver, each under 50 000 SEK, together over.
+        split = ("L90003", "Byggservice Söder AB")
+        for i, amount in enumerate((2_000_000, 2_200_000, 2_400_000), start=1):
+            supplier_invoice(f"{tag}03{i}", amount, split, f"BS-77{i}", "EK-020", "AT-0777", at + i * MINUTE_MS)
+    # Benford: one supplier's invoices all just under the approval limit, spread over the six days.
+    rng = rng_for(seed, "finance-planted-benford", today.toordinal())
+    count = _BENFORD_INVOICES // len(d) + (1 if d.index(today) < _BENFORD_INVOICES % len(d) else 0)
+    bent = ("L90007", "Entreprenad Väst AB")
+    for i in range(count):
+        amount = between(rng, 4_500_000, 4_999_900)
+        # A different approver for each invoice of a day, so they are no split-invoice case as well.
+        approver = f"AT-{1 + (d.index(today) * 200 + i) % _ATTESTANTS:04d}"
+        supplier_invoice(f"{tag}07{i:03d}", amount, bent, f"EV-{tag}{i:03d}", "EK-050", approver,
+                         at + 10 * MINUTE_MS + i * 1000)

@@ -1,0 +1,89 @@
+"""`ap.benford`: first-digit test (Benford's law) per supplier population, judged by Nigrini's MAD levels.
+
+Nigrini (2012), first-digit test: mean absolute deviation of the observed from the expected proportions of
+the digits 1-9 — up to 0.006 close conformity, 0.012 acceptable, 0.015 marginally acceptable, above that
+nonconformity. The MAD of a conforming sample still grows as the sample shrinks (about 0.8·√(p(1−p)/n)),
+so populations smaller than `min_count` are not judged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from servicepulse.schemas.events import Finding, InvoicePosting, PostingKind, Severity
+
+from ..rules import STOCKHOLM, evidence, stable_id
+
+__all__ = ["EXPECTED", "BenfordRule", "benford_findings", "conformity", "first_digit", "mad"]
+
+EXPECTED = {d: math.log10(1 + 1 / d) for d in range(1, 10)}
+LEVELS = ((0.006, "close"), (0.012, "acceptable"), (0.015, "marginal"))
+
+
+@dataclass(frozen=True)
+class BenfordRule:
+    rule_id: str = "ap.benford"
+    version: int = 1
+    min_count: int = 1000
+    min_amount_ore: int = 1000  # amounts under 10 SEK say little about the first digit
+    per_supplier: bool = True  # also each supplier with at least min_count invoices
+
+
+def first_digit(amount_ore: int) -> int:
+    return int(str(abs(amount_ore))[0])
+
+
+def mad(counts: Counter[int]) -> float:
+    n = sum(counts[d] for d in range(1, 10))
+    return sum(abs(counts[d] / n - EXPECTED[d]) for d in range(1, 10)) / 9 if n else 0.0
+
+
+def conformity(value: float) -> str:
+    return next((name for limit, name in LEVELS if value <= limit), "nonconformity")
+
+
+def benford_findings(postings: Iterable[InvoicePosting], rule: BenfordRule,
+                     now: datetime | None = None) -> list[Finding]:
+    """One finding per nonconforming population: a company's supplier invoices, or one supplier's."""
+    populations: dict[tuple[str, str], list[InvoicePosting]] = defaultdict(list)
+    for p in postings:
+        if p.kind is not PostingKind.supplier_invoice or abs(p.amount_ore) < rule.min_amount_ore:
+            continue
+        populations[(p.company, "*")].append(p)
+        if rule.per_supplier and p.counterparty_id:
+            populations[(p.company, p.counterparty_id)].append(p)
+    out = []
+    for (company, supplier), items in sorted(populations.items()):
+        if len(items) < rule.min_count:
+            continue
+        counts = Counter(first_digit(p.amount_ore) for p in items)
+        value = mad(counts)
+        level = conformity(value)
+        if level != "nonconformity":
+            continue
+        first = min(p.posting_date for p in items)
+        last = max(p.posting_date for p in items)
+        who = "all suppliers" if supplier == "*" else f"supplier {supplier}"
+        share = {str(d): round(counts[d] / len(items), 4) for d in range(1, 10)}
+        worst = max(range(1, 10), key=lambda d: abs(share[str(d)] - EXPECTED[d]))
+        out.append(Finding(
+            # One finding per population and year; a later run with more invoices replaces its evidence.
+            finding_id=stable_id(rule.rule_id, rule.version, company, supplier, last.year),
+            rule_id=rule.rule_id, rule_version=rule.version, severity=Severity.medium,
+            subject_type="supplier_population", subject_id=f"{company}:{supplier}", company=company,
+            occurred_at=datetime.combine(last, time(12), STOCKHOLM), detected_at=now or datetime.now(STOCKHOLM),
+            summary=f"Supplier invoice amounts of {who} ({company}) do not follow Benford's law: MAD "
+                    f"{value:.4f} over {len(items)} invoices, digit {worst} at {share[str(worst)]:.1%}",
+            evidence_json=evidence({
+                "population": supplier, "n": len(items), "mad": round(value, 6), "level": level,
+                "observed": share, "expected": {str(d): round(EXPECTED[d], 4) for d in range(1, 10)},
+                "counts": {str(d): counts[d] for d in range(1, 10)}, "from": first.isoformat(), "to": last.isoformat(),
+                "thresholds": {"close": 0.006, "acceptable": 0.012, "marginal": 0.015},
+            }),
+            source_event_ids=[],
+        ))
+    return out

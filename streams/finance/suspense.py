@@ -1,0 +1,242 @@
+"""Account 9894 followed to clearing: open items per company, their age in working days, the yearly count.
+
+Pure functions over ledger postings; `connectors/migrations/0200_finance_suspense.sql` computes the same open
+items in ClickHouse (`v_suspense_open_items`) from the exact raw table, so replays never change them.
+
+An *open item* is one voucher's credit on a suspense account (9894, or its customer-ledger sibling 9896): the
+money came in, the owner is unknown. A *clearing* is a debit on the same company and account (the re-booking
+to the real account). Matching is deterministic, in three passes:
+
+1. **Reference**: a clearing whose text names a voucher ("Omförd från ver B 4711", pattern `REFERENCE`) clears
+   that item of the same company and account, up to its amount; any excess joins pass 3. A clearing naming
+   a voucher that is not among the items (opened before the data begins) clears nothing else.
+2. **Same amount**: the remaining clearings are paired with items of exactly the same amount that no
+   reference touched, k-th oldest clearing with k-th oldest item (order: date, then event id / voucher).
+3. **Oldest first**: what is left clears the remaining open amounts in order of opening (date, series,
+   number), fully or partly.
+
+Clearings count whatever their date (a re-booking dated before its payment is a data error, not a reason to
+leave the item open).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+
+from orjson import loads as orjson_loads
+
+from servicepulse.schemas.events import Alert, AlertState, Finding, InvoicePosting, Severity
+from servicepulse.simulator.calendar import is_working_day
+
+from ..rules import STOCKHOLM, evidence, stable_id
+
+__all__ = [
+    "REFERENCE",
+    "OpenItem",
+    "SuspenseAgedRule",
+    "YearCount",
+    "aged_alerts",
+    "aged_findings",
+    "open_items",
+    "working_days_between",
+    "year_over_year",
+]
+
+# Same pattern as the ClickHouse view (re2 syntax): "ver B 4711", "Ver. M12" is not matched, keep it simple.
+REFERENCE = re.compile(r"(?i)\bver\s+([A-Za-z]{1,3})\s*(\d+)")
+SUSPENSE_ACCOUNTS = frozenset({"9894", "9896"})
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    company: str
+    account: str
+    voucher_series: str
+    voucher_number: str
+    opened_on: date
+    amount_ore: int  # the original amount, positive
+    open_ore: int  # what is still open
+    event_ids: tuple[str, ...]
+
+
+def _voucher(p: InvoicePosting) -> tuple[str, str]:
+    return p.voucher_series or "", p.voucher_number or p.event_id
+
+
+def open_items(postings: Iterable[InvoicePosting], accounts: frozenset[str] = SUSPENSE_ACCOUNTS,
+               include_cleared: bool = False) -> list[OpenItem]:
+    """The open items on `accounts`, in order of (company, account, opened_on, series, number)."""
+    opening: dict[tuple[str, str, str, str], list[InvoicePosting]] = defaultdict(list)
+    clearings: list[InvoicePosting] = []
+    seen: set[str] = set()
+    for p in postings:
+        if p.account not in accounts or p.event_id in seen:
+            continue
+        seen.add(p.event_id)
+        if p.amount_ore < 0:
+            opening[(p.company, p.account, *_voucher(p))].append(p)
+        elif p.amount_ore > 0:
+            clearings.append(p)
+    items = {
+        key: OpenItem(key[0], key[1], key[2], key[3], min(p.posting_date for p in lines),
+                      -sum(p.amount_ore for p in lines), -sum(p.amount_ore for p in lines),
+                      tuple(sorted(p.event_id for p in lines)))
+        for key, lines in opening.items()
+    }
+    # Pass 1: references.
+    index = {(k[0], k[1], k[2].upper(), k[3]): k for k in items}
+    referenced: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    unresolved: list[InvoicePosting] = []
+    for c in clearings:
+        m = REFERENCE.search(c.text or "")
+        if m is None:
+            unresolved.append(c)
+            continue
+        match = index.get((c.company, c.account, m.group(1).upper(), m.group(2)))
+        if match is not None:
+            referenced[match] += c.amount_ore
+        # A re-booking naming a voucher that is not here (opened before the data begins) clears nothing else.
+    pool: dict[tuple[str, str], int] = defaultdict(int)
+    for key, amount in referenced.items():
+        item = items[key]
+        cleared = min(amount, item.amount_ore)
+        pool[key[:2]] += amount - cleared
+        items[key] = replace(item, open_ore=item.amount_ore - cleared)
+    # Pass 2: same amount, k-th with k-th.
+    by_amount: dict[tuple[str, str, int], list[tuple[str, str, str, str]]] = defaultdict(list)
+    for key in sorted(items, key=lambda k: (items[k].opened_on, k[2], k[3])):
+        if key not in referenced:
+            by_amount[(key[0], key[1], items[key].amount_ore)].append(key)
+    rank: dict[tuple[str, str, int], int] = defaultdict(int)
+    for c in sorted(unresolved, key=lambda c: (c.posting_date, c.event_id)):
+        group = (c.company, c.account, c.amount_ore)
+        candidates = by_amount.get(group, [])
+        k = rank[group]
+        rank[group] += 1
+        if k < len(candidates):
+            items[candidates[k]] = replace(items[candidates[k]], open_ore=0)
+        else:
+            pool[(c.company, c.account)] += c.amount_ore
+    # Pass 3: oldest first.
+    for key in sorted(items, key=lambda k: (k[0], k[1], items[k].opened_on, k[2], k[3])):
+        item = items[key]
+        take = min(item.open_ore, pool[key[:2]])
+        if take > 0:
+            pool[key[:2]] -= take
+            items[key] = replace(item, open_ore=item.open_ore - take)
+    ordered = sorted(items.values(), key=lambda i: (i.company, i.account, i.opened_on, i.voucher_series,
+                                                     i.voucher_number))
+    return [i for i in ordered if include_cleared or i.open_ore > 0]
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after `start` up to and including `end` (0 on the day it opened, weekends and Swedish
+    public and de-facto holidays not counted), as in the view."""
+    days, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        days += is_working_day(day)
+    return days
+
+
+@dataclass(frozen=True)
+class SuspenseAgedRule:
+    """`gl.suspense_aged`: an item open longer than `max_working_days`, or open above `max_open_ore`."""
+
+    rule_id: str = "gl.suspense_aged"
+    version: int = 1
+    max_working_days: int = 10
+    max_open_ore: int = 5_000_000  # 50 000 SEK
+
+
+def aged_findings(items: Sequence[OpenItem], rule: SuspenseAgedRule, today: date,
+                  now: datetime | None = None) -> list[Finding]:
+    out = []
+    for item in items:
+        age = working_days_between(item.opened_on, today)
+        reasons = []
+        if age > rule.max_working_days:
+            reasons.append("age")
+        if item.open_ore > rule.max_open_ore:
+            reasons.append("amount")
+        if not reasons:
+            continue
+        voucher = f"{item.voucher_series} {item.voucher_number}".strip()
+        # One finding per item and reason: the id does not move as the item keeps ageing.
+        out.append(Finding(
+            finding_id=stable_id(rule.rule_id, rule.version, item.company, item.account, voucher, *reasons),
+            rule_id=rule.rule_id, rule_version=rule.version,
+            severity=Severity.high if "amount" in reasons or age > 3 * rule.max_working_days else Severity.medium,
+            subject_type="voucher", subject_id=f"{item.company}:{voucher}", company=item.company,
+            occurred_at=datetime.combine(item.opened_on, time(12), STOCKHOLM),
+            detected_at=now or datetime.now(STOCKHOLM),
+            summary=f"Open item {voucher} on {item.account} ({item.company}): {item.open_ore / 100:.2f} SEK open "
+                    f"for {age} working days",
+            evidence_json=evidence({
+                "account": item.account, "voucher_series": item.voucher_series,
+                "voucher_number": item.voucher_number, "opened_on": item.opened_on.isoformat(),
+                "amount_ore": item.amount_ore, "open_ore": item.open_ore, "reasons": reasons,
+                "age_working_days_at_detection": age, "max_working_days": rule.max_working_days,
+                "max_open_ore": rule.max_open_ore,
+            }),
+            source_event_ids=list(item.event_ids),
+        ))
+    return out
+
+
+def aged_alerts(findings: Sequence[Finding], raised: set[str], rule: SuspenseAgedRule,
+                now: datetime | None = None) -> list[Alert]:
+    """Team-chat alerts for aged items: raised once when an item first breaks a limit, resolved once when it is
+    cleared. `raised`: alert keys raised and not yet resolved (read back from the alerts table)."""
+    at = now or datetime.now(STOCKHOLM)
+    current = {f"{rule.rule_id}:{f.subject_id}": f for f in findings if f.rule_id == rule.rule_id}
+    out = []
+    for key in sorted(set(current) - raised):
+        f = current[key]
+        doc = orjson_loads(f.evidence_json)
+        out.append(Alert(
+            alert_id=stable_id(rule.rule_id, rule.version, key, AlertState.raised.value), alert_key=key,
+            state=AlertState.raised, severity=f.severity, rule_id=rule.rule_id, rule_version=rule.version,
+            title=f.summary, measured_value=float(doc["age_working_days_at_detection"]),
+            target=float(rule.max_working_days), unit="working_days", occurred_at=at, details_json=f.evidence_json,
+        ))
+    for key in sorted(raised - set(current)):
+        out.append(Alert(
+            alert_id=stable_id(rule.rule_id, rule.version, key, AlertState.resolved.value), alert_key=key,
+            state=AlertState.resolved, severity=Severity.info, rule_id=rule.rule_id, rule_version=rule.version,
+            title=f"Open item {key.split(':', 2)[-1]} cleared or back within the limits", occurred_at=at,
+            details_json=evidence({"alert_key": key}),
+        ))
+    return out
+
+
+@dataclass(frozen=True)
+class YearCount:
+    company: str
+    account: str
+    year: int
+    postings: int
+    previous: int | None
+    change: float | None  # (postings - previous) / previous
+    on_target: bool | None  # change <= goal
+
+
+def year_over_year(postings: Iterable[InvoicePosting], account: str = "9894",
+                   goal: float = -0.03) -> list[YearCount]:
+    """Vouchers opening items on `account` per company and year, against the previous year and the goal."""
+    vouchers: dict[tuple[str, int], set[tuple[str, str]]] = defaultdict(set)
+    for p in postings:
+        if p.account == account and p.amount_ore < 0:
+            vouchers[(p.company, p.posting_date.year)].add(_voucher(p))
+    out = []
+    for (company, year), found in sorted(vouchers.items()):
+        prev = vouchers.get((company, year - 1))
+        previous = len(prev) if prev else None
+        change = None if not previous else (len(found) - previous) / previous
+        out.append(YearCount(company, account, year, len(found), previous, change,
+                             None if change is None else change <= goal))
+    return out
