@@ -10,8 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "AlertSettings",
     "ClickHouseSettings",
+    "FinanceSettings",
     "KafkaSettings",
     "LogSettings",
+    "PayrollSettings",
     "RegistrySettings",
     "Settings",
     "SinkSettings",
@@ -105,6 +107,34 @@ class AlertSettings(_Group):
     webhook_retries: int = Field(3, ge=0, description="Retries of a failed POST before it is logged and dropped")
 
 
+class FinanceSettings(_Group):
+    controls_interval_s: float = Field(60.0, gt=0, description="How often the finance controls review the window")
+    lookback_days: int = Field(45, ge=1, description="Days of postings each review reads")
+    invoice_horizon_days: int = Field(
+        100, ge=0, description="'No open invoice' is claimed only when invoice history reaches this far back"
+    )
+    near_duplicate_days: int = Field(5, ge=0, description="ap.duplicate_payment: same supplier and amount within")
+    approval_limit_ore: int = Field(5_000_000, ge=0, description="ap.split_invoice: approval limit, öre")
+    refund_limit_ore: int = Field(2_500_000, ge=0, description="ar.refund_limit: limit, öre")
+    new_supplier_days: int = Field(90, ge=0, description="ap.new_supplier_four_eyes: a supplier is new this long")
+    benford_min_count: int = Field(1000, ge=1, description="ap.benford: smallest population tested")
+    suspense_max_working_days: int = Field(10, ge=0, description="gl.suspense_aged: working days open")
+    suspense_max_open_ore: int = Field(5_000_000, ge=0, description="gl.suspense_aged: open amount, öre")
+    bank_companies: dict[str, str] = Field(
+        default_factory=dict,
+        description='Bankgiro/IBAN -> ledger company, JSON: {"0009912346": "1040"}; unmapped accounts stand '
+        "for themselves",
+    )
+
+
+class PayrollSettings(_Group):
+    pseudonym_key: SecretStr = Field(
+        SecretStr("servicepulse-development-key"),
+        description="HMAC key for bank-account hashes and protected persons' pseudonyms; set a secret in "
+        "production (with the default, anyone with the code can brute-force the hashes)",
+    )
+
+
 class LogSettings(_Group):
     format: str = Field("auto", description="auto (json unless a terminal), json or console")
     level: str = Field("INFO", description="Log level")
@@ -124,6 +154,8 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    finance: FinanceSettings = Field(default_factory=FinanceSettings)
+    payroll: PayrollSettings = Field(default_factory=PayrollSettings)
 
     # Short top-level names that operators expect; they override the nested values.
     kafka_bootstrap: str | None = Field(None, validation_alias=AliasChoices("KAFKA_BOOTSTRAP"))

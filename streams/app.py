@@ -47,15 +47,19 @@ def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
     from servicepulse.connectors.serde import WireCodec, build_registry
 
     from . import sink_agents
+    from .contact import agents as contact_agents
     from .finance import agents as finance_agents
     from .ops import agents as ops_agents
     from .ops import webhook_agents
+    from .payroll import agents as payroll_agents
 
     codec = WireCodec(build_registry(settings.registry.url, settings.registry.file))
     sink_agents.register(app, settings, codec)
     finance_agents.register(app, settings, codec)
     ops_agents.register(app, settings, codec)
+    contact_agents.register(app, settings, codec)
     webhook_agents.register(app, settings, codec)
+    payroll_agents.register(app, settings, codec)
     return app
 
 

@@ -20,11 +20,11 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    app.command(help="Publish files to the topics: events-jsonl, calls-csv.")(ingest)
+    app.command(help="Publish files to the topics: events-jsonl, calls-csv, sie4, bgmax, camt054, paxml.")(ingest)
 
 
 def ingest(
-    fmt: str = typer.Argument(..., metavar="FORMAT", help="events-jsonl | calls-csv"),
+    fmt: str = typer.Argument(..., metavar="FORMAT", help="events-jsonl | calls-csv | sie4 | bgmax | camt054 | paxml"),
     files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     wait: bool = typer.Option(False, "--wait", help="Return when every event is queryable in ClickHouse"),
     timeout: float = typer.Option(300.0, help="With --wait: give up after this many seconds"),
@@ -38,7 +38,7 @@ def ingest(
 
     settings = settings_and_logging()
     try:
-        parser = get_parser(fmt)
+        parser = get_parser(fmt, settings)
     except KeyError as exc:
         fail(str(exc.args[0]))
     ensure_topics(settings.kafka)

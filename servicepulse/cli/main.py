@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from . import admin, ingest, query, run, simulate
+from . import admin, controls, ingest, query, run, simulate
 
 __all__ = ["app", "main"]
 
@@ -22,6 +22,7 @@ simulate.register(app)
 ingest.register(app)
 query.register(app)
 admin.register(app)
+controls.register(app)
 
 
 def main() -> None:

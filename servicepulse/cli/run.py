@@ -118,6 +118,13 @@ def up(
                  "--faults", "0.001"],
                 env, logs / "simulator.log",
             )
+            # A main run with every payroll deviation planted (ground truth in var/demo-payroll/): score it
+            # with `servicepulse controls score var/demo-payroll/ground-truth.json`.
+            children["payroll-plant"] = _spawn(
+                ["servicepulse.cli.main", "controls", "plant", "--out", str(run_dir / "demo-payroll"),
+                 "--seed", str(seed)],
+                env, logs / "payroll-plant.log",
+            )
         console.print(
             f"[bold green]servicepulse is up[/]: kafka {env.get('KAFKA_BOOTSTRAP', settings.kafka.bootstrap)}, "
             f"clickhouse {settings.clickhouse.url_or_embedded()}, {workers} worker(s)"
@@ -135,10 +142,10 @@ def up(
                 code = proc.poll()
                 if code is None or stopping:
                     continue
-                if name == "simulator":
+                if not name.startswith("worker-"):
                     del children[name]
                     if code != 0:
-                        console.print(f"[red]the demo feed exited with {code}; see {logs}/simulator.log[/]")
+                        console.print(f"[red]{name} exited with {code}; see {logs}/{name}.log[/]")
                     continue
                 # A worker that stopped on a failed write is restarted; its batch is redelivered and the
                 # replay guard keeps the tables exact. Back off when it keeps failing.
