@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from servicepulse.config import ClickHouseSettings
 
 __all__ = [
     "Migration",
+    "ThreadClients",
     "connect",
     "dedup_token",
     "insert_rows",
@@ -51,6 +53,21 @@ def connect(settings: ClickHouseSettings, database: str | None = None, **kwargs:
         autogenerate_session_id=False,
         **kwargs,
     )
+
+
+class ThreadClients:
+    """One client per thread, opened on first use: agents run ClickHouse calls in executor threads, and a
+    client is opened lazily there, never at import time."""
+
+    def __init__(self, settings: ClickHouseSettings) -> None:
+        self._settings = settings
+        self._local = threading.local()
+
+    def get(self) -> Client:
+        client: Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = connect(self._settings)
+        return client
 
 
 def wait_for_clickhouse(settings: ClickHouseSettings, timeout_s: float = 60.0) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 from collections.abc import Sequence
 
 import faust
@@ -12,7 +11,7 @@ import structlog
 from clickhouse_connect.driver.client import Client
 
 from servicepulse.config import Settings
-from servicepulse.connectors.clickhouse import connect, dedup_token, insert_rows, read_watermarks
+from servicepulse.connectors.clickhouse import ThreadClients, dedup_token, insert_rows, read_watermarks
 from servicepulse.connectors.serde import WireCodec
 
 from .sink import TABLES, BatchResult, Message, TableSpec, decode_batch
@@ -31,15 +30,10 @@ class TableSink:
         self.spec = spec
         self._settings = settings
         self._codec = codec
-        self._local = threading.local()
+        self._clients = ThreadClients(settings.clickhouse)
 
     def _client(self) -> Client:
-        # clickhouse-connect clients are opened lazily in the executor thread, never at import time.
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = connect(self._settings.clickhouse)
-            self._local.client = client
-        return client
+        return self._clients.get()
 
     def prepare(self, messages: Sequence[Message]) -> BatchResult:
         watermarks = read_watermarks(self._client(), self.spec.table)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import threading
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -14,6 +13,7 @@ import faust
 import structlog
 
 from servicepulse.config import Settings
+from servicepulse.connectors.clickhouse import ThreadClients
 from servicepulse.connectors.serde import WireCodec
 from servicepulse.schemas.events import Alert, Event, Finding, InvoicePosting, PostingKind
 
@@ -45,18 +45,14 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     controls = FinanceControls.from_settings(settings.finance)
     findings_topic = app.topic(topics.findings, key_type=bytes, value_type=bytes)
     alerts_topic = app.topic(topics.alerts, key_type=bytes, value_type=bytes)
-    local = threading.local()
+    clients = ThreadClients(settings.clickhouse)
     # What was sent, by id and evidence: a finding is sent again only when its evidence changed (a split
     # invoice gaining a third invoice, a Benford population growing). After a restart every finding is sent
     # once more with the same id, which the findings table collapses.
     sent: set[str] = set()
 
     def run_review() -> tuple[list[Finding], list[Alert]]:
-        from servicepulse.connectors.clickhouse import connect
-
-        client = getattr(local, "client", None)
-        if client is None:
-            client = local.client = connect(settings.clickhouse)
+        client = clients.get()
         postings, first_seen, items = load_window(client, controls)
         found = review(postings, first_seen, items, controls, datetime.now(STOCKHOLM).date()) \
             if postings or items else []

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 
 import faust
 import structlog
 from clickhouse_connect.driver.client import Client
 
 from servicepulse.config import Settings
-from servicepulse.connectors.clickhouse import connect
+from servicepulse.connectors.clickhouse import ThreadClients
 from servicepulse.connectors.serde import DecodeError, WireCodec
 from servicepulse.schemas.events import PayrollRun, PayrollRunStatus
 
@@ -34,14 +33,10 @@ WAIT_FOR_LINES_S = 600.0
 class _Checker:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._local = threading.local()
+        self._clients = ThreadClients(settings.clickhouse)
 
     def _client(self) -> Client:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = connect(self._settings.clickhouse)
-            self._local.client = client
-        return client
+        return self._clients.get()
 
     def stored(self, run: PayrollRun) -> int:
         return stored_line_count(self._client(), run)
