@@ -49,6 +49,10 @@ def _stop(proc: subprocess.Popen[bytes] | None, timeout: float = 15.0) -> None:
         proc.wait()
 
 
+# The planted SLA breaches need about ten days of history (a weekend, and two working days after it).
+PLANT_DAYS = 14
+
+
 def up(
     workers: int = typer.Option(1, min=1, help="Number of Faust worker processes"),
     demo: bool = typer.Option(False, "--demo", help="Feed simulated events continuously"),
@@ -112,10 +116,13 @@ def up(
                 ["servicepulse.cli.main", "worker", "--index", str(i)], env, logs / f"worker-{i}.log"
             )
         if demo:
+            # The feed meets every SLA target; the planted SLA breaches (ground truth in var/demo-sla-truth.json)
+            # are each exactly one `contact.*` / `complaints.*` alert, and nothing else is one (with >= 14 days).
             children["simulator"] = _spawn(
                 ["servicepulse.cli.main", "simulate", "--days", str(days), "--scale", str(scale),
                  "--seed", str(seed), "--follow", "--speed", str(speed), "--replay-days", str(replay_days),
-                 "--faults", "0.001"],
+                 "--faults", "0.001", "--targets-met"]
+                + (["--plant-breaches", "--truth", str(run_dir / "demo-sla-truth.json")] if days >= PLANT_DAYS else []),
                 env, logs / "simulator.log",
             )
             # A main run with every payroll deviation planted (ground truth in var/demo-payroll/): score it

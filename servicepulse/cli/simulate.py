@@ -37,6 +37,13 @@ def simulate(
         0, min=0, help="With --follow: replay the last N history days at --speed instead of all at once"
     ),
     faults: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of extra corrupt messages (dead-letter demo)"),
+    targets_met: bool = typer.Option(
+        False, "--targets-met", help="Calls, e-mails and complaints meet every SLA target (no alert expected)"
+    ),
+    plant_breaches: bool = typer.Option(
+        False, "--plant-breaches", help="Plant SLA breaches inside the history days (one alert each expected)"
+    ),
+    truth: Path = typer.Option(None, help="With --plant-breaches: write the planted breaches' ground truth here"),
 ) -> None:
     from servicepulse.simulator import SimConfig, Simulator
 
@@ -50,7 +57,13 @@ def simulate(
     end = first + timedelta(days=days)
     # Days to replay are held back from the instant backfill; the events are the same either way.
     instant_end = max(first, end - timedelta(days=replay_days)) if follow else end
-    sim = Simulator(SimConfig(seed=seed, scale=scale), first)
+    try:
+        sim = Simulator(SimConfig(seed=seed, scale=scale, targets_met=targets_met, plant_breaches=plant_breaches),
+                        first, end)
+    except ValueError as exc:  # a window too short for the planted breaches
+        raise typer.BadParameter(str(exc), param_hint="--days") from exc
+    if truth is not None:
+        _write_truth(truth, sim, first, end)
     emit, close = _emitter(settings, out, faults, seed)
     counts = 0
     started = time.monotonic()
@@ -72,6 +85,21 @@ def simulate(
         with contextlib.suppress(KeyboardInterrupt):
             _follow(sim, instant_end, speed, emit)
     close()
+
+
+def _write_truth(path: Path, sim: object, first: datetime, end: datetime) -> None:
+    """The planted breaches as JSON: each must be exactly one raised alert with its rule id and key."""
+    import json
+
+    from servicepulse.simulator import Simulator
+    from servicepulse.simulator.planted import truth_records
+
+    assert isinstance(sim, Simulator)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"window": [first.isoformat(), end.isoformat()], "targets_met": sim.config.targets_met,
+                "planted": truth_records(sim.planted)}
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    console.print(f"{len(sim.planted)} planted breaches, ground truth in {path}")
 
 
 def _follow(

@@ -21,6 +21,7 @@ from .calendar import (
     add_office_ms,
     from_ms,
     is_working_day,
+    local_ms,
     main_pay_date,
     next_working_day,
     office_window,
@@ -29,7 +30,14 @@ from .calendar import (
 )
 from .randomness import between, lognormal, poisson, rng_for, uniform_times
 
-__all__ = ["QUEUES", "CallFamily", "PlantedBreach", "Queue", "planted_contact_breaches"]
+__all__ = [
+    "QUEUES",
+    "CallFamily",
+    "PlantedBreach",
+    "Queue",
+    "planted_contact_breaches",
+    "planted_window_contact_breaches",
+]
 
 ORG_PAYROLL = "Serviceförvaltningen Lön & pension"
 ORG_CONTACT_CENTRE = "Kontaktcenter"
@@ -76,6 +84,8 @@ _DAY_OFF_EMAIL = 0.2
 _WEEKDAY = (1.2, 1.05, 1.0, 0.95, 0.8)
 _MONTH = {1: 1.1, 6: 0.9, 7: 0.6, 8: 1.1, 12: 0.85}
 _SHORT_ABANDON = 0.025
+# First-contact resolution targets of the seeds (the SLA monitor's defaults), for the targets-met baseline.
+_FCR_TARGET = {"payroll-service": 0.95, "manager-support": 1.0, "pension-group": 1.0, "vasby-direkt": 0.72}
 
 
 @lru_cache(maxsize=4096)
@@ -124,9 +134,12 @@ class CallFamily:
     name = "calls"
     warmup_ms = 0
 
-    def __init__(self, seed: int, scale: float) -> None:
+    def __init__(self, seed: int, scale: float, targets_met: bool = False) -> None:
         self._seed = seed
         self._scale = scale
+        # The "targets met" baseline: every answer group meets its service level and first-contact targets
+        # with margin and every e-mail is answered within one working day, so only planted breaches alert.
+        self._targets_met = targets_met
 
     def generate(self, slot_ms: int, agenda: Agenda) -> None:
         if self._scale <= 0:
@@ -141,6 +154,9 @@ class CallFamily:
             rng = rng_for(self._seed, self.name, queue.name, slot_ms)
             factor = _volume_factor(queue, day) * self._scale
             pressure, fcr = _day_state(self._seed, queue.name, day) if working else (1.0, queue.fcr)
+            if self._targets_met:
+                target = _FCR_TARGET.get(queue.name, 0.80)
+                fcr = 1.0 if target >= 0.99 else min(1.0, target + 0.12)
             if window is not None and hour in _PHONE_SHARE:
                 lo, hi = max(slot_ms, window[0]), min(slot_end, window[1])
                 peak = _PHONE_HOURS[hour] / _PHONE_MEAN
@@ -168,6 +184,11 @@ class CallFamily:
         handle = int(lognormal(rng, handle_median, 0.6) * SECOND_MS)
         agent = self._agent(rng, queue)
         resolved = rng.random() < fcr
+        if self._targets_met:
+            # Waits spread over [0, threshold / 2); only short abandons (<= 5 s, excluded from offered) remain.
+            wait %= queue.threshold_s * SECOND_MS // 2
+            if patience > 5 * SECOND_MS:
+                patience = max(patience, wait + 1)
         if t0 < agenda.keep_from_ms:
             return
         agenda.add(t0, _call, contact_id, CallEventType.offered, channel, queue, t0, None, None, None, None, None)
@@ -190,6 +211,8 @@ class CallFamily:
             office = rng.uniform(3 * HOUR_MS, 8.5 * HOUR_MS)
         else:
             office = rng.uniform(8.5 * HOUR_MS, 30 * HOUR_MS)
+        if self._targets_met:  # every e-mail answered within 6 of the 8.5 office hours of one working day
+            office = 5 * MINUTE_MS + (office - 5 * MINUTE_MS) % (6 * HOUR_MS - 5 * MINUTE_MS)
         answered = add_office_ms(t0, int(office))
         handle = int(lognormal(rng, 360, 0.5) * SECOND_MS)
         agent = self._agent(rng, queue)
@@ -214,6 +237,7 @@ class PlantedBreach:
     subject: str  # answer group, or complaint id; part of the alert key
     due_day: date | None  # local day the alert belongs to (deadline rules), None for window rules
     description: str
+    alert_key: str = ""  # the exact key of the alert the monitor raises for it (window plants), if known
 
 
 def _planted_call(cid: str, queue: Queue, offered: datetime, wait_s: int, answered: bool) -> list[CallEvent]:
@@ -284,5 +308,77 @@ def planted_contact_breaches(year: int = 2026) -> tuple[list[CallEvent], list[Pl
                       f"e-mail of Friday {weekend_friday} 15:00 left over the weekend"),
         PlantedBreach("contact.email_deadline", social.name, easter_day + timedelta(days=2),
                       f"e-mail of Maundy Thursday {thursday} 16:00 left over Easter"),
+    ]
+    return events, truth
+
+
+# ------------------------------------------------------------------ planted breaches inside any window (demo)
+
+DIP_QUEUE = "pension-group"
+DIP_CALLS = 30  # offered in one 5-minute step, of which DIP_WITHIN answered within 60 s
+DIP_WITHIN = 18
+_SETTLE = timedelta(days=1)  # every planted deadline passes at least this long before the window's end
+
+
+def days_inside(start: datetime, end: datetime) -> list[date]:
+    """Local days lying wholly inside [start, end)."""
+    day = start.astimezone(STOCKHOLM).date()
+    out = []
+    while local_ms(day + timedelta(days=1), time(0)) <= to_ms(end):
+        if local_ms(day, time(0)) >= to_ms(start):
+            out.append(day)
+        day += timedelta(days=1)
+    return out
+
+
+def planted_window_contact_breaches(start: datetime, end: datetime) -> tuple[list[CallEvent], list[PlantedBreach]]:
+    """Two contact breaches on working days inside [start, end), settled a day before `end`, and their truth.
+
+    - a service-level dip on the last working day that allows it: 30 pension-group calls offered 12:00-12:05,
+      18 answered within 20 s and 12 after 150 s (60 %), then 15 calls answered within 20 s from 13:00: every
+      rolling hour holding the 12:00 step is below 85 % (one raise, with the key of the window from 11:05),
+      the first full hour after it is back at 100 % (one resolve);
+    - an e-mail to payroll-service received at 15:00 on the last working day before days off that allows it,
+      answered at 10:00 on the second working day after (due the next working day 15:00): one raise, one
+      resolve.
+    Meant for the targets-met baseline (SimConfig(targets_met=True)), in which nothing else breaches.
+    """
+    queues = {q.name: q for q in QUEUES}
+    pension, payroll = queues[DIP_QUEUE], queues["payroll-service"]
+    limit = to_ms(end - _SETTLE)
+    days = [d for d in days_inside(start, end) if is_working_day(d)]
+    dips = [d for d in days if local_ms(d, time(16)) <= limit]
+    weekends = []
+    for d in days:
+        due = from_ms(add_office_ms(local_ms(d, time(15)), int(8.5 * HOUR_MS))).astimezone(STOCKHOLM).date()
+        answer = next_working_day(due)
+        if not is_working_day(d + timedelta(days=1)) and local_ms(answer, time(10)) <= limit:
+            weekends.append((d, due, answer))
+    if not dips or not weekends:
+        raise ValueError(f"window {start.isoformat()} - {end.isoformat()} too short for planted breaches: it needs "
+                         "a weekend and two working days after it, a day before its end (about 10 days)")
+    dip = dips[-1]
+    friday, due, answer = weekends[-1]
+    tag = dip.strftime("%Y%m%d")
+    events: list[CallEvent] = []
+    for i in range(DIP_CALLS):
+        at = datetime.combine(dip, time(12, i // 6, 10 * (i % 6)), STOCKHOLM)
+        events += _planted_call(f"planted-{tag}-dip-{i:02d}", pension, at, 20 if i < DIP_WITHIN else 150, True)
+    for i in range(15):
+        at = datetime.combine(dip, time(13, 4 * i), STOCKHOLM)
+        events += _planted_call(f"planted-{tag}-recovery-{i:02d}", pension, at, 20, True)
+    mail_tag = friday.strftime("%Y%m%d")
+    events += _planted_mail(f"planted-{mail_tag}-mail-weekend", payroll,
+                            datetime.combine(friday, time(15), STOCKHOLM),
+                            datetime.combine(answer, time(10), STOCKHOLM))
+    events.sort(key=lambda e: e.occurred_at)
+    window = datetime.combine(dip, time(11, 5), STOCKHOLM)
+    truth = [
+        PlantedBreach("contact.service_level", pension.name, None,
+                      f"{dip} 12:00-12:05: {DIP_WITHIN} of {DIP_CALLS} pension-group calls answered within 60 s",
+                      f"contact.service_level:{pension.name}:{window.isoformat()}"),
+        PlantedBreach("contact.email_deadline", payroll.name, due,
+                      f"e-mail of {friday} 15:00 left over the days off until {answer} 10:00 (due {due} 15:00)",
+                      f"contact.email_deadline:{payroll.name}:{due.isoformat()}"),
     ]
     return events, truth

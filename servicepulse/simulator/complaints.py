@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from servicepulse.schemas.events import Complaint, ComplaintCategory, ComplaintEventType
 
@@ -18,12 +18,13 @@ from .calendar import (
     local_ms,
     office_window,
     slot_tag,
+    to_ms,
 )
-from .calls import PlantedBreach
+from .calls import PlantedBreach, days_inside
 from .organisations import CUSTOMERS
 from .randomness import WeightedPicker, lognormal, poisson, rng_for, uniform_times
 
-__all__ = ["PROCESSES", "ComplaintFamily", "planted_complaint_breaches"]
+__all__ = ["PROCESSES", "ComplaintFamily", "planted_complaint_breaches", "planted_window_complaint_breaches"]
 
 COMPLAINTS_PER_WORKING_DAY = 18
 PROCESSES = ("payroll", "pension", "supplier-invoices", "customer-invoices", "contact-centre")
@@ -92,9 +93,12 @@ class ComplaintFamily:
     name = "complaints"
     warmup_ms = 0
 
-    def __init__(self, seed: int, scale: float) -> None:
+    def __init__(self, seed: int, scale: float, targets_met: bool = False) -> None:
         self._seed = seed
         self._scale = scale
+        # The "targets met" baseline: every complaint acknowledged within 5 of the 8 office hours allowed and
+        # closed within 3 working days, so the open backlog stays far below the alert threshold.
+        self._targets_met = targets_met
         self._process = WeightedPicker(PROCESSES, _PROCESS_WEIGHTS)
         self._payroll_customer = WeightedPicker([c.name for c in CUSTOMERS], [c.employees for c in CUSTOMERS])
         self._cc_customer = WeightedPicker(_CONTACT_CENTRE_CUSTOMERS, (3, 2, 1.5, 3, 1))
@@ -145,6 +149,9 @@ class ComplaintFamily:
             close_office = rng.uniform(5 * MINUTE_MS, 2 * HOUR_MS)
         else:
             close_office = min(40 * 8.5 * HOUR_MS, max(30 * MINUTE_MS, lognormal(rng, 17 * HOUR_MS, 0.9)))
+        if self._targets_met:
+            ack_office = 10 * MINUTE_MS + (ack_office - 10 * MINUTE_MS) % (5 * HOUR_MS - 10 * MINUTE_MS)
+            close_office = min(close_office, 3 * 8.5 * HOUR_MS)
         acknowledged = add_office_ms(t0, int(ack_office))
         closed = add_office_ms(acknowledged, int(close_office))
         if t0 < agenda.keep_from_ms:
@@ -182,3 +189,21 @@ def planted_complaint_breaches(year: int = 2026) -> tuple[list[Complaint], list[
     events.sort(key=lambda e: e.occurred_at)
     return events, [PlantedBreach("complaints.ack_deadline", never, None,
                                   f"complaint registered {date(year, 3, 4)} 10:00, never acknowledged")]
+
+
+def planted_window_complaint_breaches(start: datetime, end: datetime) -> tuple[list[Complaint], list[PlantedBreach]]:
+    """One complaint never acknowledged, registered at 10:00 on the second working day inside [start, end)
+    (in the history, its 8-office-hour deadline the next working day 09:30, at least a day before `end`), and
+    its ground truth. Meant for the targets-met baseline (SimConfig(targets_met=True))."""
+    days = [d for d in days_inside(start, end) if is_working_day(d)]
+    limit = to_ms(end - timedelta(days=1))
+    fitting = [d for d in days[1:] if add_office_ms(local_ms(d, time(10)), 8 * HOUR_MS) <= limit]
+    if not fitting:
+        raise ValueError(f"window {start.isoformat()} - {end.isoformat()} too short for a planted complaint")
+    day = fitting[0]
+    cid = f"SYN-PLANTED-NOACK-{day.strftime('%Y%m%d')}"
+    event = _complaint(cid, ComplaintEventType.registered, local_ms(day, time(10)), "Socialförvaltningen", "payroll",
+                       "kundwebb", ComplaintCategory.complaint, None, "Fel belopp på lönen")
+    return [event], [PlantedBreach("complaints.ack_deadline", cid, None,
+                                   f"complaint registered {day} 10:00, never acknowledged",
+                                   f"complaints.ack_deadline:{cid}")]

@@ -10,10 +10,11 @@ from servicepulse.schemas.events import Event, InvoicePosting
 
 from .agenda import Agenda, Family
 from .calendar import HOUR_MS, ceil_ms
-from .calls import CallFamily
+from .calls import CallFamily, PlantedBreach
 from .complaints import ComplaintFamily
 from .finance import FinanceFamily
 from .payroll import PayrollFamily
+from .planted import planted_breaches
 
 __all__ = ["SimConfig", "Simulator", "event_time"]
 
@@ -28,6 +29,10 @@ def event_time(event: Event) -> datetime:
     return moment
 
 
+def _planted(event: Event) -> Event:
+    return event
+
+
 @dataclass(frozen=True)
 class SimConfig:
     """Seed and volumes. `scale` multiplies every family; the per-family knobs multiply one family (0 = off)."""
@@ -39,6 +44,10 @@ class SimConfig:
     payroll: float = 1.0
     complaints: float = 1.0
     finance_warmup_days: int = 45  # invoices simulated before the start so payments flow from the first day
+    # Calls and complaints meet every SLA target with margin (no alert expected), instead of missing some.
+    targets_met: bool = False
+    # Add planted SLA breaches inside [start, end) (needs `end`); ground truth in `Simulator.planted`.
+    plant_breaches: bool = False
 
     def __post_init__(self) -> None:
         for name in ("scale", "calls", "finance", "payroll", "complaints", "finance_warmup_days"):
@@ -51,10 +60,11 @@ class Simulator:
 
     Each family draws everything that starts in an hour slot from a random stream seeded by (seed, family,
     slot) and schedules later steps on the agenda; a slot is generated as soon as `until` passes its start.
-    So the output depends only on seed, scale and start, never on how the time is chunked.
+    So the output depends only on seed, scale and start (and, with planted breaches, the end), never on how
+    the time is chunked.
     """
 
-    def __init__(self, config: SimConfig, start: datetime) -> None:
+    def __init__(self, config: SimConfig, start: datetime, end: datetime | None = None) -> None:
         self.config = config
         self._start_ms = ceil_ms(start)
         self._until_ms = self._start_ms
@@ -63,11 +73,18 @@ class Simulator:
         self._warmed_up = False
         s = config.scale
         self._families: tuple[Family, ...] = (
-            CallFamily(config.seed, s * config.calls),
+            CallFamily(config.seed, s * config.calls, config.targets_met),
             FinanceFamily(config.seed, s * config.finance, config.finance_warmup_days),
             PayrollFamily(config.seed, s * config.payroll),
-            ComplaintFamily(config.seed, s * config.complaints),
+            ComplaintFamily(config.seed, s * config.complaints, config.targets_met),
         )
+        self.planted: list[PlantedBreach] = []
+        if config.plant_breaches:
+            if end is None:
+                raise ValueError("plant_breaches needs the end of the simulated window")
+            events, self.planted = planted_breaches(start, end)
+            for event in events:  # scheduled first: released in time order, the same for any chunking
+                self._agenda.add(ceil_ms(event_time(event)), _planted, event)
 
     @property
     def pending(self) -> int:
