@@ -15,6 +15,8 @@ __all__ = [
     "AlertState",
     "CallEvent",
     "CallEventType",
+    "CaseEvent",
+    "CaseEventType",
     "Channel",
     "Complaint",
     "ComplaintCategory",
@@ -244,6 +246,35 @@ class Complaint(Event):
     source: str = Field("unknown", description="Source system")
 
 
+# --------------------------------------------------------------------------- cases
+
+
+class CaseEventType(StrEnum):
+    opened = "opened"
+    closed = "closed"
+
+
+class CaseEvent(Event):
+    """A case in the payroll & pension case system: opened, then closed when the work is done."""
+
+    schema_name = "CaseEvent"
+    topic_attr = "cases"
+    topic_key = "case_id"
+
+    event_id: str = Field(min_length=1, description="case id + step")
+    case_id: str = Field(min_length=1, description="Id of the case in the case system")
+    event_type: CaseEventType = Field(description="opened or closed")
+    case_type: str = Field(
+        min_length=1,
+        description="new_hire, personal_data_update, name_change, employer_certificate, urgent_girovision, "
+        "urgent_agresso ...",
+    )
+    unit: str = Field(min_length=1, description="Unit handling the case, e.g. payroll-service")
+    customer: str = Field(min_length=1, description="Customer department or company")
+    occurred_at: AwareDatetime = Field(description="When the case was opened or closed")
+    source: str = Field("unknown", description="Case system, simulator ...")
+
+
 # --------------------------------------------------------------------------- outputs
 
 
@@ -343,4 +374,5 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     Finding,
     Alert,
     DeadLetter,
+    CaseEvent,
 )

@@ -38,6 +38,7 @@ class Topics(_Group):
     findings: str = Field("findings", description="Control flags raised by rules")
     alerts: str = Field("alerts", description="Raised and resolved alerts for team chat")
     dead_letters: str = Field("dead-letters", description="Input that could not be decoded or validated")
+    cases: str = Field("cases", description="Payroll & pension cases opened and closed (lead times)")
 
 
 class KafkaSettings(_Group):

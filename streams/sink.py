@@ -12,6 +12,7 @@ from servicepulse.connectors.serde import DecodeError, WireCodec
 from servicepulse.schemas.events import (
     Alert,
     CallEvent,
+    CaseEvent,
     Complaint,
     DeadLetter,
     Event,
@@ -66,6 +67,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("findings", Finding),
         TableSpec("alerts", Alert),
         TableSpec("dead_letters", DeadLetter),
+        TableSpec("cases", CaseEvent),
     )
 }
 

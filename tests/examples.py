@@ -8,6 +8,7 @@ from decimal import Decimal
 from servicepulse.schemas.events import (
     Alert,
     CallEvent,
+    CaseEvent,
     Complaint,
     DeadLetter,
     Event,
@@ -45,6 +46,8 @@ def examples() -> list[Event]:
         Alert(alert_id="a1", alert_key="sla:payroll-service", state="raised", severity="high", rule_id="sla.level",
               rule_version=1, title="Service level below target", measured_value=0.6, target=0.85, unit="ratio",
               window_start=T0, window_end=T0, occurred_at=T0, details_json="{}"),
+        CaseEvent(event_id="case1:opened", case_id="case1", event_type="opened", case_type="new_hire",
+                  unit="payroll-service", customer="Socialförvaltningen", occurred_at=T0, source="test"),
         DeadLetter(source_topic="call-events", source_partition=2, source_offset=17, kind="undecodable",
                    reason="bad", stage="sink:call_events", source_key=b"k", payload=b"\x00\x01", failed_at=T0),
     ]

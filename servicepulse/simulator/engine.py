@@ -11,6 +11,7 @@ from servicepulse.schemas.events import Event, InvoicePosting
 from .agenda import Agenda, Family
 from .calendar import HOUR_MS, ceil_ms
 from .calls import CallFamily, PlantedBreach
+from .cases import CaseFamily
 from .complaints import ComplaintFamily
 from .finance import FinanceFamily
 from .payroll import PayrollFamily
@@ -43,6 +44,7 @@ class SimConfig:
     finance: float = 1.0
     payroll: float = 1.0
     complaints: float = 1.0
+    cases: float = 1.0
     finance_warmup_days: int = 45  # invoices simulated before the start so payments flow from the first day
     # Calls and complaints meet every SLA target with margin (no alert expected), instead of missing some.
     targets_met: bool = False
@@ -50,7 +52,7 @@ class SimConfig:
     plant_breaches: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("scale", "calls", "finance", "payroll", "complaints", "finance_warmup_days"):
+        for name in ("scale", "calls", "finance", "payroll", "complaints", "cases", "finance_warmup_days"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
 
@@ -77,6 +79,7 @@ class Simulator:
             FinanceFamily(config.seed, s * config.finance, config.finance_warmup_days),
             PayrollFamily(config.seed, s * config.payroll),
             ComplaintFamily(config.seed, s * config.complaints, config.targets_met),
+            CaseFamily(config.seed, s * config.cases, config.targets_met),
         )
         self.planted: list[PlantedBreach] = []
         if config.plant_breaches:

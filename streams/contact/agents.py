@@ -59,6 +59,15 @@ FROM call_events FINAL
 WHERE channel = 'email' AND occurred_at >= fromUnixTimestamp64Milli({since})
 GROUP BY contact_id HAVING countIf(event_type = 'email_received') > 0
 """
+_CASES = """
+SELECT case_id, any(case_type),
+       toUnixTimestamp64Milli(minIf(occurred_at, event_type = 'opened')),
+       toUnixTimestamp64Milli(minIf(occurred_at, event_type = 'closed')),
+       countIf(event_type = 'closed')
+FROM cases FINAL
+WHERE occurred_at >= fromUnixTimestamp64Milli({since})
+GROUP BY case_id HAVING countIf(event_type = 'opened') > 0
+"""
 _COMPLAINTS = """
 SELECT complaint_id, customer, process, category, toUnixTimestamp64Milli(registered_at),
        toUnixTimestamp64Milli(acknowledged_at), toUnixTimestamp64Milli(closed_at)
@@ -110,6 +119,10 @@ class _Reader:
         return [PendingItem(cid, queue, _at(received), _at(answered) if n else None)  # type: ignore[arg-type]
                 for cid, queue, received, answered, n in self._rows(_EMAILS.format(since=_ms(since)))]
 
+    def cases(self, since: datetime) -> list[PendingItem]:
+        return [PendingItem(cid, case_type, _at(opened), _at(closed) if n else None)  # type: ignore[arg-type]
+                for cid, case_type, opened, closed, n in self._rows(_CASES.format(since=_ms(since)))]
+
     def complaints(self, since: datetime) -> list[ComplaintStory]:
         return [ComplaintStory(cid, customer, process, category, _at(r), _at(a), _at(c))
                 for cid, customer, process, category, r, a, c in self._rows(_COMPLAINTS.format(since=_ms(since)))]
@@ -131,12 +144,16 @@ def evaluate(reader: _Reader, monitor: SlaMonitor) -> list[Any]:
     buckets = reader.buckets(monitor.earliest_needed(epoch)) if calls_clock else []
     emails = reader.emails(calls_clock - LOOKBACK) if calls_clock else []
     stories = reader.complaints(epoch) if complaints_clock else []
+    cases_clock = reader.clock("cases")
+    cases = reader.cases(cases_clock - LOOKBACK) if cases_clock else []
     out = []
     if calls_clock is not None:
         out += monitor.service_level(buckets, calls_clock)
         out += monitor.emails(emails, calls_clock)
     if complaints_clock is not None:
         out += monitor.complaints(stories, complaints_clock)
+    if cases_clock is not None:
+        out += monitor.cases(cases, cases_clock)
     return out
 
 

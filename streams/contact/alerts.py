@@ -6,8 +6,8 @@ a replay sends the same id again, which the alerts table (ReplacingMergeTree, re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from servicepulse.schemas.events import Alert, AlertState, Severity
@@ -125,6 +125,24 @@ class EmailDeadlineRule:
     working_days: int = 1
 
 
+# Lead times "day 1-N" per case type from the service agreement (seed 000).
+CASE_LIMITS: dict[str, int] = {
+    "new_hire": 2, "personal_data_update": 5, "name_change": 5, "employer_certificate": 5,
+    "urgent_girovision": 5, "urgent_agresso": 2,
+}
+
+
+@dataclass(frozen=True)
+class CaseLeadTimeRule:
+    """`contact.case_lead_time`: a case not closed by the end of working day N of its lead time "day 1-N"; one
+    alert per case type and due day, raised when the deadline passes and resolved when all are closed."""
+
+    rule_id: str = "contact.case_lead_time"
+    version: int = 1
+    severity: Severity = Severity.medium
+    limits: Mapping[str, int] = field(default_factory=lambda: dict(CASE_LIMITS))
+
+
 @dataclass(frozen=True)
 class PendingItem:
     """Something with a deadline: an e-mail (or a case, a complaint) received and maybe answered."""
@@ -140,7 +158,11 @@ def deadline_alerts(
     clock: datetime,
     raised: dict[str, int],
     calendar: WorkingCalendar,
-    rule: EmailDeadlineRule = EmailDeadlineRule(),
+    rule: EmailDeadlineRule | CaseLeadTimeRule = EmailDeadlineRule(),
+    due: Callable[[PendingItem], datetime] | None = None,
+    noun: str = "e-mail(s)",
+    done: str = "answered",
+    limit_text: Callable[[str], str] | None = None,
 ) -> tuple[dict[str, int], list[Alert]]:
     """At event-time `clock`, group the items whose deadline passed unanswered by (group, due day).
 
@@ -150,11 +172,15 @@ def deadline_alerts(
     """
     missed: dict[str, list[tuple[PendingItem, datetime]]] = {}
     for item in items:
-        due = calendar.working_days_due(item.received_at, rule.working_days)
-        if due > clock or (item.answered_at is not None and item.answered_at <= due):
+        if due is not None:
+            deadline = due(item)
+        else:
+            assert isinstance(rule, EmailDeadlineRule)
+            deadline = calendar.working_days_due(item.received_at, rule.working_days)
+        if deadline > clock or (item.answered_at is not None and item.answered_at <= deadline):
             continue
-        key = f"{rule.rule_id}:{item.group}:{due.astimezone(STOCKHOLM).date().isoformat()}"
-        missed.setdefault(key, []).append((item, due))
+        key = f"{rule.rule_id}:{item.group}:{deadline.astimezone(STOCKHOLM).date().isoformat()}"
+        missed.setdefault(key, []).append((item, deadline))
     out: list[Alert] = []
     state = dict(raised)
     for key, found in sorted(missed.items()):
@@ -166,8 +192,9 @@ def deadline_alerts(
         if key not in state:
             state[key] = len(found)
             out.append(_alert(rule.rule_id, rule.version, rule.severity, key, AlertState.raised,
-                              f"{len(found)} e-mail(s) in {group} not answered within {rule.working_days} "
-                              "working day(s)", float(len(found)), 0.0, "count", day_start,
+                              f"{len(found)} {noun} in {group} not {done} within "
+                              + (limit_text(group) if limit_text else f"{getattr(rule, 'working_days', 1)} working "
+                                 "day(s)"), float(len(found)), 0.0, "count", day_start,
                               day_start + timedelta(days=1), first_due,
                               {"group": group, "due_day": day.date().isoformat(), "first_due": day.isoformat(),
                                "item_ids": sorted(i.item_id for i, _ in found)}))
@@ -175,7 +202,7 @@ def deadline_alerts(
             last = max(i.answered_at for i, _ in found if i.answered_at is not None)
             state[key] = -1  # resolved: stays in the map so it is neither raised nor resolved again
             out.append(_alert(rule.rule_id, rule.version, Severity.info, key, AlertState.resolved,
-                              f"Late e-mail(s) in {group} due {day.date().isoformat()} now answered",
+                              f"Late {noun} in {group} due {day.date().isoformat()} now {done}",
                               float(len(found)), 0.0, "count", day_start, day_start + timedelta(days=1), last,
                               {"group": group, "due_day": day.date().isoformat(),
                                "item_ids": sorted(i.item_id for i, _ in found)}))

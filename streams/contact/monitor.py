@@ -16,6 +16,7 @@ from servicepulse.schemas.events import Alert, CallEvent, CallEventType, Channel
 from ..complaints.rules import AckRule, BacklogRule, ComplaintStory, ack_alerts, backlog_at, backlog_step
 from .alerts import (
     BreachState,
+    CaseLeadTimeRule,
     EmailDeadlineRule,
     PendingItem,
     ServiceLevelRule,
@@ -77,11 +78,13 @@ class SlaMonitor:
     lateness: timedelta = timedelta(minutes=15)
     sl_rule: ServiceLevelRule = field(default_factory=ServiceLevelRule)
     email_rule: EmailDeadlineRule = field(default_factory=EmailDeadlineRule)
+    case_rule: CaseLeadTimeRule = field(default_factory=CaseLeadTimeRule)
     ack_rule: AckRule = field(default_factory=AckRule)
     backlog_rule: BacklogRule = field(default_factory=BacklogRule)
     decided_until: dict[str, datetime] = field(default_factory=dict)  # queue -> start of last decided window
     breaches: dict[str, BreachState | None] = field(default_factory=dict)
     email_state: dict[str, int] = field(default_factory=dict)
+    case_state: dict[str, int] = field(default_factory=dict)
     ack_state: set[str] = field(default_factory=set)
     backlog_state: str | None = None
     backlog_checked: datetime | None = None
@@ -118,6 +121,17 @@ class SlaMonitor:
 
     def emails(self, items: Sequence[PendingItem], clock: datetime) -> list[Alert]:
         self.email_state, alerts = deadline_alerts(items, clock, self.email_state, self.calendar, self.email_rule)
+        return alerts
+
+    def cases(self, items: Sequence[PendingItem], clock: datetime) -> list[Alert]:
+        """Cases (group = case type) against their lead time "day 1-N"; types without a limit are not timed."""
+        limits = self.case_rule.limits
+        timed = [i for i in items if i.group in limits]
+        self.case_state, alerts = deadline_alerts(
+            timed, clock, self.case_state, self.calendar, self.case_rule,
+            due=lambda i: self.calendar.case_day_due(i.received_at, limits[i.group]),
+            noun="case(s)", done="closed", limit_text=lambda group: f"its lead time (day 1-{limits[group]})",
+        )
         return alerts
 
     def complaints(self, items: Sequence[ComplaintStory], clock: datetime) -> list[Alert]:

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 
 TOPIC_FIELDS = (
     "call_events", "invoice_postings", "payroll_runs", "payroll_lines", "complaints", "findings", "alerts",
-    "dead_letters",
+    "dead_letters", "cases",
 )
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from servicepulse.schemas.events import (
     CallEvent,
     CallEventType,
+    CaseEvent,
     Channel,
     Complaint,
     ComplaintEventType,
@@ -109,7 +110,7 @@ def test_chunked_advance_equals_one_advance(steps: list[timedelta]) -> None:
         chunked.extend(batch)
     whole = list(_span_events())
     assert len(whole) > 10_000
-    assert {type(e) for e in whole} == {CallEvent, InvoicePosting, PayrollRun, PayLine, Complaint}
+    assert {type(e) for e in whole} == {CallEvent, InvoicePosting, PayrollRun, PayLine, Complaint, CaseEvent}
     assert chunked == whole
 
 
@@ -203,7 +204,7 @@ def test_no_phone_or_chat_outside_office_hours() -> None:
 
 @lru_cache(maxsize=1)
 def _call_events() -> tuple[Event, ...]:
-    config = SimConfig(seed=5, scale=0.4, finance=0, payroll=0, complaints=0)
+    config = SimConfig(seed=5, scale=0.4, finance=0, payroll=0, complaints=0, cases=0)
     return tuple(_run(config, _at(date(2026, 10, 5)), _at(date(2026, 10, 24))))
 
 
@@ -376,7 +377,7 @@ def test_unidentified_payments_hit_9894_and_some_are_rebooked() -> None:
 
 
 def test_complaints_are_acknowledged_then_closed() -> None:
-    config = SimConfig(seed=8, scale=1.0, calls=0, finance=0, payroll=0)
+    config = SimConfig(seed=8, scale=1.0, calls=0, finance=0, payroll=0, cases=0)
     events = _run(config, _at(date(2026, 10, 1)), _at(date(2026, 11, 15)))
     steps: dict[str, list[Complaint]] = defaultdict(list)
     for event in events:
