@@ -14,6 +14,7 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     app.command(help="Apply the numbered SQL migrations to ClickHouse.")(migrate)
     app.command(help="Create the topics (partitions from KAFKA__PARTITIONS).")(topics)
+    app.command(help="Load the staffing table (month,unit,role,fte) used for productivity per FTE.")(staffing)
     schemas = typer.Typer(help="Avro schemas generated from the pydantic models.", no_args_is_help=True)
     schemas.command("sync", help="Regenerate schemas/*.avsc and give changed schemas a new registry id.")(
         schemas_sync
@@ -44,6 +45,28 @@ def topics() -> None:
     settings = settings_and_logging()
     created = ensure_topics(settings.kafka)
     console.print(f"created: {', '.join(created) if created else 'nothing new'}")
+
+
+def staffing(
+    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV files"),
+) -> None:
+    from servicepulse.connectors.clickhouse import connect
+    from servicepulse.connectors.ingest import ParseError
+    from servicepulse.connectors.ingest.staffing_csv import StaffingRow, load, parse
+
+    settings = settings_and_logging()
+    client = connect(settings.clickhouse)
+    bad = 0
+    for path in files:
+        with path.open("rb") as handle:
+            items = list(parse(handle))
+        rows = [r for r in items if isinstance(r, StaffingRow)]
+        for error in (e for e in items if isinstance(e, ParseError)):
+            console.print(f"[red]{path.name}:{error.line}[/]: {error.reason}")
+            bad += 1
+        console.print(f"{path.name}: {load(client, rows, source=path.name)} rows loaded into staffing_fte")
+    if bad:
+        fail(f"{bad} bad line(s) not loaded", code=2)
 
 
 def schemas_sync() -> None:

@@ -65,3 +65,16 @@ def test_payslips_and_invoices_per_fte(pipeline: Pipeline) -> None:
                              "FROM v_productivity_invoices ORDER BY kind")
     assert invoices == [("customer_invoice", 51, 0.02, pytest.approx(51 / 0.02), 5100),
                         ("supplier_invoice", 31, 0.01, pytest.approx(31 / 0.01), 3100)]
+
+
+def test_staffing_csv_loads_from_the_command_line(pipeline: Pipeline) -> None:
+    path = pipeline.workdir / "staffing.csv"
+    path.write_text("month,unit,role,fte\n2026-10,Lön,payroll_administrator,59.5\n"
+                    "2026-10,Lön,payroll_administrator,not-a-number\n2026-10,Ekonomi,supplier_invoices,32\n",
+                    encoding="utf-8")
+    done = pipeline.cli("staffing", str(path), check=False)
+    assert done.returncode == 2 and "staffing.csv:3" in done.stderr
+    assert "2 rows loaded" in done.stderr
+    pipeline.cli("staffing", str(path), check=False)  # the same file twice is stored once
+    rows = pipeline.rows("SELECT role, toString(fte) FROM staffing_fte FINAL ORDER BY role")
+    assert rows == [("payroll_administrator", "59.5"), ("supplier_invoices", "32")]
