@@ -6,14 +6,16 @@ ClickHouse server run in testcontainers. SERVICEPULSE_TEST_BACKEND=embedded|cont
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from servicepulse.connectors.clickhouse import connect, migrate
 from servicepulse.connectors.kafka import EventProducer, ensure_topics
 from servicepulse.connectors.local_stack import embedded_stack
 from servicepulse.connectors.serde import FileRegistry, WireCodec
+from servicepulse.schemas.events import Event
 
 pytestmark = pytest.mark.integration
 
@@ -123,6 +126,40 @@ class Pipeline:
                     raise AssertionError(f"worker exited with {proc.returncode}:\n{self.worker_logs()[-4000:]}")
             time.sleep(0.25)
         raise AssertionError(f"timed out waiting for {what}\n--- worker logs ---\n{self.worker_logs()[-4000:]}")
+
+    def kill_worker_mid_stream(
+        self, events: Sequence[Event], kill_after: int, chunk: int, timeout: float = 180
+    ) -> tuple[int, int]:
+        """Feed `events` in paced chunks while a worker runs, SIGKILL it once more than `kill_after` call events
+        are stored, start a new one, and wait until all are stored. Returns (rows stored at the kill, messages
+        the replay guard logged as skipped). No offset is committed before the kill, so the restarted worker
+        must re-read everything the first one stored: the redelivery the guard has to absorb."""
+        producer = self.producer()
+
+        def feed() -> None:
+            for i, event in enumerate(events):
+                producer.send(event)
+                if i % chunk == chunk - 1:
+                    producer.flush()
+                    time.sleep(0.15)
+            producer.flush()
+
+        slow_commit = {"WORKER__COMMIT_INTERVAL_S": "60", "WORKER__COMMIT_EVERY": "1000000"}
+        first = self.start_worker(**slow_commit)
+        feeder = threading.Thread(target=feed)
+        feeder.start()
+        count = "SELECT count() FROM call_events"
+        self.wait_for(lambda: self.scalar(count) > kill_after, what="rows before kill")
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        stored_at_kill = int(self.scalar(count))
+        self.start_worker(**slow_commit)
+        feeder.join()
+        self.wait_for(lambda: self.scalar(count) >= len(events), timeout=timeout, what="all events")
+        time.sleep(3)  # a redelivered duplicate would land now: give it the time to show
+        skipped = sum(int(json.loads(line)["skipped"]) for line in self.worker_logs().splitlines()
+                      if "replay guard skipped" in line)
+        return stored_at_kill, skipped
 
     def stop_workers(self) -> None:
         for proc in self.workers:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import signal
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -119,38 +117,11 @@ def test_replaying_the_same_offsets_leaves_counts_unchanged(pipeline: Pipeline) 
 
 def test_killed_worker_restarted_stores_each_event_exactly_once(pipeline: Pipeline) -> None:
     total = 40_000
-    producer = pipeline.producer()
-    stop = threading.Event()
-
-    def feed() -> None:
-        for i in range(total):
-            producer.send(call(i))
-            if i % 2000 == 1999:
-                producer.flush()
-                time.sleep(0.15)
-        producer.flush()
-
-    # No offset commit before the kill (it comes a few seconds in): the restarted worker must re-read
-    # every message the first one already stored, which is the redelivery the guard has to absorb.
-    slow_commit = {"WORKER__COMMIT_INTERVAL_S": "60", "WORKER__COMMIT_EVERY": "1000000"}
-    first = pipeline.start_worker(**slow_commit)
-    feeder = threading.Thread(target=feed)
-    feeder.start()
-    pipeline.wait_for(lambda: pipeline.scalar("SELECT count() FROM call_events") > 8000, what="rows before kill")
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    stored_at_kill = pipeline.scalar("SELECT count() FROM call_events")
-    pipeline.start_worker(**slow_commit)
-    feeder.join()
-    stop.set()
-    pipeline.wait_for(lambda: pipeline.scalar("SELECT count() FROM call_events") >= total, timeout=180,
-                      what="all events")
-    time.sleep(3)
+    stored_at_kill, skipped = pipeline.kill_worker_mid_stream([call(i) for i in range(total)], kill_after=8000,
+                                                              chunk=2000)
     assert stored_at_kill < total
     assert pipeline.scalar("SELECT count() FROM call_events") == total
     assert pipeline.scalar("SELECT uniqExact(event_id) FROM call_events") == total
-    skipped = sum(int(json.loads(line)["skipped"]) for line in pipeline.worker_logs().splitlines()
-                  if "replay guard skipped" in line)
     assert skipped >= stored_at_kill, "the restarted worker re-read (and skipped) what was stored before the kill"
 
 
