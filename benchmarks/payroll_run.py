@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from servicepulse.simulator.calendar import is_working_day
+from servicepulse.domain.calendar import is_working_day
 from servicepulse.simulator.payroll import PlantedRun, planted_main_run, previous_run_lines
 from servicepulse.streams.payroll.controls import Line, RunContext, evaluate_run, urgent_payments
 from servicepulse.streams.payroll.planted import context_for, score, urgent_summaries

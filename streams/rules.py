@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 
+from servicepulse.domain.zone import STOCKHOLM
+
 __all__ = ["STOCKHOLM", "evidence", "stable_id"]
 
-# Business rules (working days, office hours, days on dashboards) run on Stockholm time.
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 def stable_id(*parts: object) -> str:

@@ -24,10 +24,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import InvoicePosting, PostingKind
 
 from . import ParseError, Record
@@ -36,7 +36,6 @@ from .validation import describe
 
 __all__ = ["CHANNELS", "REFERENCE_CODES", "parse"]
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 REFERENCE_CODES = {
     "0": "blank", "1": "blank", "2": "ocr_checked", "3": "several_references", "4": "reference", "5": "wrong_reference",
 }

@@ -20,11 +20,11 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import IO
-from zoneinfo import ZoneInfo
 
 from lxml import etree
 from pydantic import ValidationError
 
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import InvoicePosting, PostingKind
 
 from . import ParseError, Record
@@ -33,7 +33,6 @@ from .validation import describe
 
 __all__ = ["parse"]
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 class _EntryError(ValueError):

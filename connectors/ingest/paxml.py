@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import IO
-from zoneinfo import ZoneInfo
 
 from lxml import etree
 from personnummer import personnummer
 from pydantic import ValidationError
 
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import PayCategory, PayLine, PayrollRun, PayrollRunKind, PayrollRunStatus
 
 from . import ParseError, Record
@@ -45,7 +45,6 @@ from .validation import describe
 
 __all__ = ["PaxmlDocument", "PersonRecord", "TimeTransaction", "parse", "read_document", "read_protected"]
 
-_STOCKHOLM = ZoneInfo("Europe/Stockholm")
 _SOURCE = "paxml"
 _PERIOD = re.compile(r"^\s*(\d{4})-?(\d{2})(?:[\s_-]*(.+?))?\s*$")
 _CATEGORIES = {
@@ -369,11 +368,11 @@ def _build_run(doc: PaxmlDocument, pending: list[_Pending], created: str | None)
     pay_dates = [p.pay_date for p in pending if p.pay_date is not None]
     pay_date = max(pay_dates) if pay_dates else date.fromisoformat(f"{period}-25")
     try:
-        at = datetime.fromisoformat(created) if created else datetime.combine(pay_date, time(6), _STOCKHOLM)
+        at = datetime.fromisoformat(created) if created else datetime.combine(pay_date, time(6), STOCKHOLM)
     except ValueError:
-        at = datetime.combine(pay_date, time(6), _STOCKHOLM)
+        at = datetime.combine(pay_date, time(6), STOCKHOLM)
     if at.tzinfo is None:
-        at = at.replace(tzinfo=_STOCKHOLM)
+        at = at.replace(tzinfo=STOCKHOLM)
     lines: list[Record] = []
     gross = net = 0
     for number, p in enumerate(pending, start=1):

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import IO
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import InvoicePosting, PostingKind
 
 from . import ParseError, Record
@@ -26,7 +26,6 @@ from .validation import describe
 
 __all__ = ["decode", "parse", "tokens"]
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 _PC8_SWEDISH = frozenset(b"\x86\x84\x94\x8f\x8e\x99")  # å ä ö Å Ä Ö in code pages 437 and 850
 _LATIN_SWEDISH = frozenset(b"\xe5\xe4\xf6\xc5\xc4\xd6")
 _KNOWN_TYPES = {"4"}

@@ -8,15 +8,15 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import typer
+
+from servicepulse.domain.zone import STOCKHOLM
 
 from .common import console, settings_and_logging
 
 __all__ = ["register"]
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 def register(app: typer.Typer) -> None:

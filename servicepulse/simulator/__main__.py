@@ -7,9 +7,9 @@ import time
 from collections import Counter
 from datetime import date, datetime, timedelta
 
+from servicepulse.domain.calendar import STOCKHOLM, is_working_day
 from servicepulse.schemas.events import Event
 
-from .calendar import STOCKHOLM, is_working_day
 from .engine import SimConfig, Simulator, event_time
 
 

@@ -10,10 +10,7 @@ from functools import lru_cache
 
 from dateutil.easter import easter
 
-from servicepulse.schemas.events import CallEvent, CallEventType, Channel
-
-from .agenda import Agenda
-from .calendar import (
+from servicepulse.domain.calendar import (
     HOUR_MS,
     MINUTE_MS,
     SECOND_MS,
@@ -28,6 +25,9 @@ from .calendar import (
     slot_tag,
     to_ms,
 )
+from servicepulse.schemas.events import CallEvent, CallEventType, Channel
+
+from .agenda import Agenda
 from .randomness import between, lognormal, poisson, rng_for, uniform_times
 
 __all__ = [

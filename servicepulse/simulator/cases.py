@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import random
 
+from servicepulse.domain.calendar import (
+    HOUR_MS,
+    MINUTE_MS,
+    STOCKHOLM,
+    add_office_ms,
+    from_ms,
+    is_working_day,
+    office_window,
+    slot_tag,
+)
 from servicepulse.schemas.events import CaseEvent, CaseEventType
 
 from .agenda import Agenda
-from .calendar import HOUR_MS, MINUTE_MS, STOCKHOLM, add_office_ms, from_ms, is_working_day, office_window, slot_tag
 from .organisations import CUSTOMERS
 from .randomness import WeightedPicker, poisson, rng_for, uniform_times
 

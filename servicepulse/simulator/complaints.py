@@ -5,10 +5,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta
 
-from servicepulse.schemas.events import Complaint, ComplaintCategory, ComplaintEventType
-
-from .agenda import Agenda
-from .calendar import (
+from servicepulse.domain.calendar import (
     HOUR_MS,
     MINUTE_MS,
     STOCKHOLM,
@@ -20,6 +17,9 @@ from .calendar import (
     slot_tag,
     to_ms,
 )
+from servicepulse.schemas.events import Complaint, ComplaintCategory, ComplaintEventType
+
+from .agenda import Agenda
 from .calls import PlantedBreach, days_inside
 from .organisations import CUSTOMERS
 from .randomness import WeightedPicker, lognormal, poisson, rng_for, uniform_times

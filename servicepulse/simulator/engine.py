@@ -6,10 +6,10 @@ import gc
 from dataclasses import dataclass
 from datetime import datetime
 
+from servicepulse.domain.calendar import HOUR_MS, ceil_ms
 from servicepulse.schemas.events import Event, InvoicePosting
 
 from .agenda import Agenda, Family
-from .calendar import HOUR_MS, ceil_ms
 from .calls import CallFamily, PlantedBreach
 from .cases import CaseFamily
 from .complaints import ComplaintFamily

@@ -7,10 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
-from servicepulse.schemas.events import InvoicePosting, PostingKind
-
-from .agenda import Agenda
-from .calendar import (
+from servicepulse.domain.calendar import (
     DAY_MS,
     HOUR_MS,
     MINUTE_MS,
@@ -26,6 +23,9 @@ from .calendar import (
     previous_working_day,
     to_ms,
 )
+from servicepulse.schemas.events import InvoicePosting, PostingKind
+
+from .agenda import Agenda
 from .organisations import COMPANIES, Company, org_name, supplier_names
 from .randomness import WeightedPicker, below, between, lognormal, poisson, rng_for, stable_int, uniform_times
 

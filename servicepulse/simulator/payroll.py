@@ -8,10 +8,7 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from servicepulse.schemas.events import PayCategory, PayLine, PayrollRun, PayrollRunKind, PayrollRunStatus
-
-from .agenda import Agenda
-from .calendar import (
+from servicepulse.domain.calendar import (
     HOUR_MS,
     MINUTE_MS,
     SECOND_MS,
@@ -25,6 +22,9 @@ from .calendar import (
     slot_tag,
     sub_working_days,
 )
+from servicepulse.schemas.events import PayCategory, PayLine, PayrollRun, PayrollRunKind, PayrollRunStatus
+
+from .agenda import Agenda
 from .organisations import CUSTOMERS, Customer
 from .randomness import WeightedPicker, lognormal, poisson, rng_for, uniform_times
 

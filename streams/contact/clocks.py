@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from servicepulse.simulator.calendar import holiday_name, is_working_day
+from servicepulse.domain.calendar import holiday_name, is_working_day
 
 from ..rules import STOCKHOLM
 

@@ -29,8 +29,8 @@ from datetime import date, datetime, time, timedelta
 
 from orjson import loads as orjson_loads
 
+from servicepulse.domain.calendar import is_working_day
 from servicepulse.schemas.events import Alert, AlertState, Finding, InvoicePosting, Severity
-from servicepulse.simulator.calendar import is_working_day
 
 from ..rules import STOCKHOLM, evidence, stable_id
 

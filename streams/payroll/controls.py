@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from servicepulse.domain.calendar import holiday_name, is_working_day
 from servicepulse.schemas.events import Finding, PayLine, PayrollRun, PayrollRunKind, Severity
-from servicepulse.simulator.calendar import holiday_name, is_working_day
 
 from ..rules import STOCKHOLM, evidence, stable_id
 from .people import Person, subject_for

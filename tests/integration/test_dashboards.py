@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from servicepulse.domain.zone import STOCKHOLM
 from tests.integration.conftest import Pipeline
 
 pytestmark = pytest.mark.integration
@@ -26,7 +26,6 @@ pytestmark = pytest.mark.integration
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
 EXPECTED = {"contact-centre.json", "finance.json", "payroll.json", "pipeline-health.json"}
 DATASOURCE = {"type": "grafana-clickhouse-datasource", "uid": "clickhouse"}
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 # The dashboard range the queries are expanded with, and the interval Grafana would pick.
 FROM = datetime(2026, 3, 1, tzinfo=UTC)

@@ -16,7 +16,6 @@ import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import chdb
 import clickhouse_connect
@@ -25,10 +24,10 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
 
 from servicepulse.connectors.store_server import StoreServer
+from servicepulse.domain.zone import STOCKHOLM
 
 pytestmark = pytest.mark.integration
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 ROW_COLUMNS = ["id", "name", "created", "note", "kind", "active", "day", "amount"]
 ROW_TABLE = """
     CREATE TABLE rows (

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from servicepulse.domain.calendar import STOCKHOLM
 from servicepulse.schemas.events import InvoicePosting, PostingKind
-from servicepulse.simulator.calendar import STOCKHOLM
 from servicepulse.simulator.engine import SimConfig, Simulator
 from servicepulse.simulator.finance import planted_cases
 from servicepulse.streams.finance.benford import BenfordRule, benford_findings, conformity, mad

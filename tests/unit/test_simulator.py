@@ -14,6 +14,7 @@ from functools import lru_cache
 import pytest
 from pydantic import BaseModel
 
+from servicepulse.domain.calendar import add_office_ms, holiday_name, to_ms
 from servicepulse.schemas.events import (
     CallEvent,
     CallEventType,
@@ -31,7 +32,6 @@ from servicepulse.schemas.events import (
     PostingKind,
 )
 from servicepulse.simulator import STOCKHOLM, SimConfig, Simulator, event_time, is_working_day, main_pay_date
-from servicepulse.simulator.calendar import add_office_ms, holiday_name, to_ms
 from servicepulse.simulator.finance import luhn_valid
 from servicepulse.simulator.payroll import Roster
 

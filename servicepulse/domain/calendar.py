@@ -1,12 +1,14 @@
-"""Swedish working days, office hours and millisecond time arithmetic used by every simulated family."""
+"""Swedish working days, holidays, office hours, tertials and millisecond time arithmetic: one calendar for the
+rules, the simulator and the ClickHouse calendar table."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
+
+from .zone import STOCKHOLM
 
 __all__ = [
     "DAY_MS",
@@ -34,7 +36,6 @@ __all__ = [
     "to_ms",
 ]
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 OFFICE_OPEN = time(8, 0)
 OFFICE_CLOSE = time(16, 30)
 SECOND_MS = 1_000
