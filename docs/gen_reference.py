@@ -172,8 +172,9 @@ def settings_markdown() -> str:
     top = [(name, info) for name, info in Settings.model_fields.items() if not _is_group(info)]
     header = ["| variable | default | meaning |", "|---|---|---|"]
     out += ["#### Short names", "", *header]
-    out += [f"| `{_env_name(info, (name,))}` | {_default(info)} | {_cell(info.description or _TOP_LEVEL.get(name, ''))} |"
-            for name, info in top]
+    for name, info in top:
+        meaning = info.description or _TOP_LEVEL.get(name, "")
+        out.append(f"| `{_env_name(info, (name,))}` | {_default(info)} | {_cell(meaning)} |")
     out.append("")
     for name, info in groups:
         group: type[BaseModel] = info.annotation  # type: ignore[assignment]
