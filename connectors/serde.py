@@ -100,6 +100,8 @@ class ConfluentRegistry:
                     found = self._client.get_schema(schema_id)
                 except Exception:
                     return None
+                if found.schema_str is None:  # the client types it optional; a registered schema always has one
+                    return None
                 self._schemas[schema_id] = json.loads(found.schema_str)
             return self._schemas[schema_id]
 

@@ -60,15 +60,16 @@ def _text(el: etree._Element | None, path: str) -> str | None:
 
 
 def _amount(el: etree._Element | None, what: str) -> tuple[int, str]:
-    if el is None or not (el.text or "").strip():
+    text = (el.text or "").strip() if el is not None else ""
+    if el is None or not text:
         raise _EntryError(f"{what} is missing")
     try:
-        value = Decimal(el.text.strip())
+        value = Decimal(text)
     except InvalidOperation:
-        raise _EntryError(f"{what} {el.text.strip()!r} is not a number") from None
+        raise _EntryError(f"{what} {text!r} is not a number") from None
     ore = value * 100
     if ore != ore.to_integral_value() or value < 0:
-        raise _EntryError(f"{what} {el.text.strip()!r} must be positive with at most two decimals")
+        raise _EntryError(f"{what} {text!r} must be positive with at most two decimals")
     return int(ore), (el.get("Ccy") or "").strip()
 
 
@@ -156,11 +157,11 @@ def _entry(entry: etree._Element, account: str, ntf_id: str, n: int,
     details = [tx for d in _children(entry, "NtryDtls") for tx in _children(d, "TxDtls")]
     parts: list[tuple[etree._Element | None, int, str]] = []
     if details:
-        for tx in details:
-            amt = _find(tx, "Amt")
+        for detail in details:
+            amt = _find(detail, "Amt")
             if amt is None:
-                amt = _find(tx, "AmtDtls/TxAmt/Amt")
-            parts.append((tx, *(_amount(amt, "TxDtls/Amt") if amt is not None else (amount, currency))))
+                amt = _find(detail, "AmtDtls/TxAmt/Amt")
+            parts.append((detail, *(_amount(amt, "TxDtls/Amt") if amt is not None else (amount, currency))))
         if len(details) > 1 and sum(p[1] for p in parts) != amount:
             raise _EntryError(f"transaction amounts sum to {sum(p[1] for p in parts) / 100:.2f}, the entry is "
                               f"{amount / 100:.2f}")

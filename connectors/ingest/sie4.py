@@ -96,7 +96,7 @@ def tokens(line: str) -> list[str | list[str]]:
                 j += 1
             word = line[i:j]
             i = j
-        (stack[-1] if stack else out).append(word)  # type: ignore[arg-type]
+        (stack[-1] if stack else out).append(word)
     if stack:
         raise _LineError("'{' without '}'")
     return out
