@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, Generic, Protocol, TypeVar
 
 from servicepulse.config import Settings
 from servicepulse.schemas.events import Event
@@ -13,10 +13,15 @@ from servicepulse.schemas.events import Event
 __all__ = ["FORMATS", "ParseError", "Parser", "Record", "get_parser"]
 
 
+EventT = TypeVar("EventT", bound=Event, covariant=True)
+
+
 @dataclass(frozen=True)
-class Record:
+class Record(Generic[EventT]):
+    """One parsed event and the line it came from; a parser's records carry the model its format produces."""
+
     line: int
-    event: Event
+    event: EventT
 
 
 @dataclass(frozen=True)
@@ -26,14 +31,14 @@ class ParseError:
     raw: bytes
 
 
-Parser = Callable[[IO[bytes]], Iterator[Record | ParseError]]
+Parser = Callable[[IO[bytes]], Iterator[Record[Event] | ParseError]]
 
 
 class _BankParser(Protocol):
     """A bank-file parser: also takes the bankgiro/IBAN -> company map."""
 
     def __call__(self, stream: IO[bytes], bank_companies: Mapping[str, str] | None = None) -> Iterator[
-            Record | ParseError]: ...
+            Record[Event] | ParseError]: ...
 
 
 def _bank_formats() -> dict[str, _BankParser]:
