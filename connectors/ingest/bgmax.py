@@ -125,7 +125,9 @@ def _payment(rec: str, number: int) -> _Payment:
                     -amount if kind == "21" else amount, code, channel, _text(rec, 58, 69))
 
 
-def parse(stream: IO[bytes], bank_companies: Mapping[str, str] | None = None) -> Iterator[Record[InvoicePosting] | ParseError]:
+def parse(
+    stream: IO[bytes], bank_companies: Mapping[str, str] | None = None
+) -> Iterator[Record[InvoicePosting] | ParseError]:
     lines = stream.read().splitlines()
     while lines and not lines[-1].strip():
         lines.pop()

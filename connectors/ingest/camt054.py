@@ -101,7 +101,9 @@ def _masked(raw: bytes) -> bytes:
     return _CUT_HEAD.sub(rb"***\1", _CUT_TAIL.sub(rb"<\1>***", raw))
 
 
-def parse(stream: IO[bytes], bank_companies: Mapping[str, str] | None = None) -> Iterator[Record[InvoicePosting] | ParseError]:
+def parse(
+    stream: IO[bytes], bank_companies: Mapping[str, str] | None = None
+) -> Iterator[Record[InvoicePosting] | ParseError]:
     data = stream.read()
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
     try:
@@ -143,8 +145,8 @@ def parse(stream: IO[bytes], bank_companies: Mapping[str, str] | None = None) ->
                 yield ParseError(entry.sourceline or 1, f"entry {n} rejected: {exc}", _masked(etree.tostring(entry)))
 
 
-def _entry(entry: etree._Element, account: str, ntf_id: str, n: int,
-           created: datetime | None, bank_companies: Mapping[str, str] | None) -> Iterator[Record[InvoicePosting] | ParseError]:
+def _entry(entry: etree._Element, account: str, ntf_id: str, n: int, created: datetime | None,
+           bank_companies: Mapping[str, str] | None) -> Iterator[Record[InvoicePosting] | ParseError]:
     amount, currency = _amount(_find(entry, "Amt"), "Ntry/Amt")
     indicator = _text(entry, "CdtDbtInd")
     if indicator not in ("CRDT", "DBIT"):

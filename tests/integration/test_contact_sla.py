@@ -17,8 +17,8 @@ from tests.unit.test_contact_metrics import EXPECTED_15, contact, day_of_calls
 pytestmark = pytest.mark.integration
 
 
-def sthlm(*a: int) -> datetime:
-    return datetime(*a, tzinfo=STOCKHOLM)
+def sthlm(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=STOCKHOLM)
 
 
 def _view(pipeline: Pipeline) -> dict[tuple[str, str], tuple]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import orjson
 import pytest
 
-from servicepulse.schemas.events import PayrollRun, PayrollRunKind, PayrollRunStatus
+from servicepulse.schemas.events import Finding, PayrollRun, PayrollRunKind, PayrollRunStatus
 from servicepulse.streams.payroll.controls import (
     EmployeeTotals,
     Line,
@@ -38,6 +39,7 @@ class Lines:
         n = len(self.lines) + 1
         code = pay_type or {"gross": "11", "tax": "91", "net": "99", "pension": "95", "travel": "721",
                             "per_diem": "711", "deduction": "81"}.get(category, "X")
+        # kw names optional Line fields of several types, checked by Line itself at run time.
         self.lines.append(Line(f"R:{n}", n, employee, code, category, amount, **kw))  # type: ignore[arg-type]
         return self
 
@@ -57,7 +59,7 @@ def check(rule_id: str, lines: Lines, people: dict[str, Person] | None = None,
     return findings
 
 
-def ev(finding) -> dict:
+def ev(finding: Finding) -> dict[str, Any]:
     return orjson.loads(finding.evidence_json)
 
 
