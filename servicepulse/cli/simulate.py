@@ -19,6 +19,7 @@ from .common import console, settings_and_logging
 if TYPE_CHECKING:  # imported lazily at run time, so `--help` stays fast
     from servicepulse.config import Settings
     from servicepulse.schemas.events import Event
+    from servicepulse.simulator import Simulator
 
 __all__ = ["register"]
 
@@ -110,16 +111,14 @@ def _write_truth(path: Path, sim: object, first: datetime, end: datetime) -> Non
 
 
 def _follow(
-    sim: object, clock: datetime, speed: float, emit: Callable[[list], int], tick_s: float = 0.5, busy: int = 10
+    sim: Simulator, clock: datetime, speed: float, emit: Callable[[list[Event]], int], tick_s: float = 0.5,
+    busy: int = 10
 ) -> None:
     """Replay at no less than `speed` until now, then live.
 
     A tick carrying fewer than `busy` events doubles the next step (up to an hour), so nights and weekends pass
     in seconds and a replayed week always shows activity; a busy tick goes back to `speed`.
     """
-    from servicepulse.simulator import Simulator
-
-    assert isinstance(sim, Simulator)
     base = timedelta(seconds=tick_s * speed)
     step = base
     while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ def sthlm(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> da
     return datetime(year, month, day, hour, minute, tzinfo=STOCKHOLM)
 
 
-def _view(pipeline: Pipeline) -> dict[tuple[str, str], tuple]:
+def _view(pipeline: Pipeline) -> dict[tuple[str, str], tuple[Any, ...]]:
     rows = pipeline.rows(
         "SELECT queue, toString(window_start), offered, answered_within_threshold, short_abandoned, service_level,"
         " asa_s, abandonment_rate, fcr FROM v_service_level")

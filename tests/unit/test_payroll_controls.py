@@ -52,7 +52,7 @@ class Lines:
 
 def check(rule_id: str, lines: Lines, people: dict[str, Person] | None = None,
           previous: dict[str, EmployeeTotals] | None = None, kind: PayrollRunKind = PayrollRunKind.main,
-          **params: object) -> list:
+          **params: object) -> list[Finding]:
     ctx = RunContext(run(kind), lines.lines, people or {}, previous or {})
     findings = evaluate_run(ctx, [rule_by_id(rule_id, **params)], now=NOW)
     assert all(f.rule_id == rule_id for f in findings)
@@ -60,7 +60,9 @@ def check(rule_id: str, lines: Lines, people: dict[str, Person] | None = None,
 
 
 def ev(finding: Finding) -> dict[str, Any]:
-    return orjson.loads(finding.evidence_json)
+    evidence = orjson.loads(finding.evidence_json)
+    assert isinstance(evidence, dict)
+    return evidence
 
 
 def test_paid_after_termination() -> None:
