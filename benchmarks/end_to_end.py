@@ -23,6 +23,8 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from confluent_kafka import KafkaError, Message
+
 from servicepulse.config import Settings, load_settings
 from servicepulse.connectors.clickhouse import connect, migrate
 from servicepulse.connectors.kafka import EventProducer, ensure_topics
@@ -81,10 +83,11 @@ def latency(settings: Settings, codec: WireCodec, rate: int, seconds: float, off
     latencies: list[float] = []
     done = threading.Event()
 
-    def delivered(err: object, msg: object) -> None:
-        if err is None:
+    def delivered(err: KafkaError | None, msg: Message) -> None:
+        partition, offset, key = msg.partition(), msg.offset(), msg.key()
+        if err is None and partition is not None and offset is not None and isinstance(key, bytes):
             with lock:
-                sent[msg.partition()].append((msg.offset(), produce_time[msg.key()]))  # type: ignore[attr-defined]
+                sent[partition].append((offset, produce_time[key]))
 
     def poll() -> None:
         while True:

@@ -39,7 +39,7 @@ def pad(planted: PlantedRun, ctx: RunContext, per_employee: int) -> RunContext:
     Employees within 20 % of the gross ceiling are left alone, so the planted near miss stays a near miss.
     """
     counts = Counter(line.employee_id for line in ctx.lines)
-    gross = Counter()
+    gross: Counter[str] = Counter()
     for line in ctx.lines:
         if line.category == "gross":
             gross[line.employee_id] += line.amount_ore

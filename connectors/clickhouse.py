@@ -26,6 +26,7 @@ __all__ = [
     "load_migrations",
     "migrate",
     "read_watermarks",
+    "scalar_int",
     "wait_for_clickhouse",
 ]
 
@@ -174,3 +175,15 @@ def read_watermarks(client: Client, table: str) -> dict[tuple[str, int], int]:
         parameters={"t": table},
     )
     return {(str(t), int(p)): int(o) for t, p, o in result.result_rows}
+
+
+def scalar_int(client: Client, sql: str) -> int:
+    """The one integer a query such as `SELECT count() ...` returns.
+
+    clickhouse-connect types `command` as str | int | Sequence[str] | QuerySummary (it parses a single value and
+    hands back the text otherwise), so the caller's "this is one number" is checked here instead of assumed.
+    """
+    value = client.command(sql)
+    if isinstance(value, int | str):
+        return int(value)
+    raise TypeError(f"expected one value from {sql!r}, got {value!r}")

@@ -100,6 +100,8 @@ class ConfluentRegistry:
                     found = self._client.get_schema(schema_id)
                 except Exception:
                     return None
+                if found.schema_str is None:  # the client types it optional; a registered schema always has one
+                    return None
                 self._schemas[schema_id] = json.loads(found.schema_str)
             return self._schemas[schema_id]
 
@@ -195,8 +197,10 @@ class WireCodec:
                 f"{len(payload) - buf.tell()} trailing bytes after the Avro body",
                 schema_id,
             )
+        if not isinstance(datum, dict):  # every registered schema is a record, so this is a foreign schema
+            raise DecodeError(DeadLetterKind.undecodable, "Avro body is not a record", schema_id)
         try:
-            return from_datum(model, datum)  # type: ignore[arg-type]
+            return from_datum(model, datum)
         except ValidationError as exc:
             raise DecodeError(DeadLetterKind.invalid, _summarise(exc), schema_id) from exc
 

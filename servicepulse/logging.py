@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 __all__ = ["configure_logging", "redact_personnummer"]
 
@@ -16,7 +17,7 @@ __all__ = ["configure_logging", "redact_personnummer"]
 _PNR = re.compile(r"(?<!\d)(?:19|20)?\d{6}[-+]?\d{4}(?!\d)")
 
 
-def redact_personnummer(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_personnummer(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
     for key, value in list(event_dict.items()):
         if isinstance(value, str) and _PNR.search(value):
             event_dict[key] = _PNR.sub("<personnummer>", value)

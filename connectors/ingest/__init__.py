@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Generic, Protocol, TypeVar
 
 from servicepulse.config import Settings
 from servicepulse.schemas.events import Event
@@ -13,10 +13,15 @@ from servicepulse.schemas.events import Event
 __all__ = ["FORMATS", "ParseError", "Parser", "Record", "get_parser"]
 
 
+EventT = TypeVar("EventT", bound=Event, covariant=True)
+
+
 @dataclass(frozen=True)
-class Record:
+class Record(Generic[EventT]):
+    """One parsed event and the line it came from; a parser's records carry the model its format produces."""
+
     line: int
-    event: Event
+    event: EventT
 
 
 @dataclass(frozen=True)
@@ -26,17 +31,30 @@ class ParseError:
     raw: bytes
 
 
-Parser = Callable[[IO[bytes]], Iterator[Record | ParseError]]
+Parser = Callable[[IO[bytes]], Iterator[Record[Event] | ParseError]]
+
+
+class _BankParser(Protocol):
+    """A bank-file parser: also takes the bankgiro/IBAN -> company map."""
+
+    def __call__(self, stream: IO[bytes], bank_companies: Mapping[str, str] | None = None) -> Iterator[
+            Record[Event] | ParseError]: ...
+
+
+def _bank_formats() -> dict[str, _BankParser]:
+    from . import bgmax, camt054
+
+    return {"bgmax": bgmax.parse, "camt054": camt054.parse}
 
 
 def _formats() -> dict[str, Parser]:
-    from . import bgmax, calls_csv, camt054, events_jsonl, paxml, sie4
+    from . import calls_csv, events_jsonl, paxml, sie4
 
+    bank = _bank_formats()
     return {"events-jsonl": events_jsonl.parse, "calls-csv": calls_csv.parse, "sie4": sie4.parse,
-            "bgmax": bgmax.parse, "camt054": camt054.parse, "paxml": paxml.parse}
+            "bgmax": bank["bgmax"], "camt054": bank["camt054"], "paxml": paxml.parse}
 
 
-_BANK_FORMATS = frozenset({"bgmax", "camt054"})
 FORMATS: tuple[str, ...] = ("events-jsonl", "calls-csv", "sie4", "bgmax", "camt054", "paxml")
 
 
@@ -45,7 +63,7 @@ def get_parser(name: str, settings: Settings | None = None) -> Parser:
     formats = _formats()
     if name not in formats:
         raise KeyError(f"unknown format {name!r}; known: {', '.join(sorted(formats))}")
-    parser = formats[name]
-    if name in _BANK_FORMATS and settings is not None:
-        return functools.partial(parser, bank_companies=settings.finance.bank_companies)
-    return parser
+    bank = _bank_formats()
+    if name in bank and settings is not None:
+        return functools.partial(bank[name], bank_companies=settings.finance.bank_companies)
+    return formats[name]

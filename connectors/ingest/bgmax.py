@@ -125,7 +125,9 @@ def _payment(rec: str, number: int) -> _Payment:
                     -amount if kind == "21" else amount, code, channel, _text(rec, 58, 69))
 
 
-def parse(stream: IO[bytes], bank_companies: Mapping[str, str] | None = None) -> Iterator[Record | ParseError]:
+def parse(
+    stream: IO[bytes], bank_companies: Mapping[str, str] | None = None
+) -> Iterator[Record[InvoicePosting] | ParseError]:
     lines = stream.read().splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
@@ -248,7 +250,7 @@ def _in_deposit(dep: _Deposit, kind: str, rec: str, number: int, counts: dict[st
 
 def _postings(
     dep: _Deposit, created: datetime | None, test_file: bool, bank_companies: Mapping[str, str] | None
-) -> Iterator[Record | ParseError]:
+) -> Iterator[Record[InvoicePosting] | ParseError]:
     assert dep.payment_date is not None and created is not None
     company = company_for_account(dep.bankgiro, bank_companies)
     for idx, pay in enumerate(dep.payments, start=1):

@@ -103,7 +103,7 @@ def _events(row: dict[str, str]) -> list[CallEvent]:
     return out
 
 
-def parse(stream: IO[bytes]) -> Iterator[Record | ParseError]:
+def parse(stream: IO[bytes]) -> Iterator[Record[CallEvent] | ParseError]:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     reader = csv.DictReader(text)
     header = tuple(h.strip() for h in (reader.fieldnames or ()))

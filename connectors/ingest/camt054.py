@@ -60,15 +60,16 @@ def _text(el: etree._Element | None, path: str) -> str | None:
 
 
 def _amount(el: etree._Element | None, what: str) -> tuple[int, str]:
-    if el is None or not (el.text or "").strip():
+    text = (el.text or "").strip() if el is not None else ""
+    if el is None or not text:
         raise _EntryError(f"{what} is missing")
     try:
-        value = Decimal(el.text.strip())
+        value = Decimal(text)
     except InvalidOperation:
-        raise _EntryError(f"{what} {el.text.strip()!r} is not a number") from None
+        raise _EntryError(f"{what} {text!r} is not a number") from None
     ore = value * 100
     if ore != ore.to_integral_value() or value < 0:
-        raise _EntryError(f"{what} {el.text.strip()!r} must be positive with at most two decimals")
+        raise _EntryError(f"{what} {text!r} must be positive with at most two decimals")
     return int(ore), (el.get("Ccy") or "").strip()
 
 
@@ -100,7 +101,9 @@ def _masked(raw: bytes) -> bytes:
     return _CUT_HEAD.sub(rb"***\1", _CUT_TAIL.sub(rb"<\1>***", raw))
 
 
-def parse(stream: IO[bytes], bank_companies: Mapping[str, str] | None = None) -> Iterator[Record | ParseError]:
+def parse(
+    stream: IO[bytes], bank_companies: Mapping[str, str] | None = None
+) -> Iterator[Record[InvoicePosting] | ParseError]:
     data = stream.read()
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
     try:
@@ -142,8 +145,8 @@ def parse(stream: IO[bytes], bank_companies: Mapping[str, str] | None = None) ->
                 yield ParseError(entry.sourceline or 1, f"entry {n} rejected: {exc}", _masked(etree.tostring(entry)))
 
 
-def _entry(entry: etree._Element, account: str, ntf_id: str, n: int,
-           created: datetime | None, bank_companies: Mapping[str, str] | None) -> Iterator[Record | ParseError]:
+def _entry(entry: etree._Element, account: str, ntf_id: str, n: int, created: datetime | None,
+           bank_companies: Mapping[str, str] | None) -> Iterator[Record[InvoicePosting] | ParseError]:
     amount, currency = _amount(_find(entry, "Amt"), "Ntry/Amt")
     indicator = _text(entry, "CdtDbtInd")
     if indicator not in ("CRDT", "DBIT"):
@@ -156,11 +159,11 @@ def _entry(entry: etree._Element, account: str, ntf_id: str, n: int,
     details = [tx for d in _children(entry, "NtryDtls") for tx in _children(d, "TxDtls")]
     parts: list[tuple[etree._Element | None, int, str]] = []
     if details:
-        for tx in details:
-            amt = _find(tx, "Amt")
+        for detail in details:
+            amt = _find(detail, "Amt")
             if amt is None:
-                amt = _find(tx, "AmtDtls/TxAmt/Amt")
-            parts.append((tx, *(_amount(amt, "TxDtls/Amt") if amt is not None else (amount, currency))))
+                amt = _find(detail, "AmtDtls/TxAmt/Amt")
+            parts.append((detail, *(_amount(amt, "TxDtls/Amt") if amt is not None else (amount, currency))))
         if len(details) > 1 and sum(p[1] for p in parts) != amount:
             raise _EntryError(f"transaction amounts sum to {sum(p[1] for p in parts) / 100:.2f}, the entry is "
                               f"{amount / 100:.2f}")

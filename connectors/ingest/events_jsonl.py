@@ -25,7 +25,7 @@ def dumps(event: Event) -> bytes:
     return orjson.dumps({SCHEMA_FIELD: event.schema_name, **body})
 
 
-def parse(stream: IO[bytes]) -> Iterator[Record | ParseError]:
+def parse(stream: IO[bytes]) -> Iterator[Record[Event] | ParseError]:
     for number, raw in enumerate(stream, start=1):
         line = raw.strip()
         if not line:

@@ -98,13 +98,13 @@ class PaxmlDocument:
 
     company: str = ""
     org_number: str | None = None
-    records: list[Record] = field(default_factory=list)
+    records: list[Record[PayrollRun | PayLine]] = field(default_factory=list)
     people: list[PersonRecord] = field(default_factory=list)
     time_transactions: list[TimeTransaction] = field(default_factory=list)
     errors: list[ParseError] = field(default_factory=list)
 
 
-def parse(stream: IO[bytes]) -> Iterator[Record | ParseError]:
+def parse(stream: IO[bytes]) -> Iterator[Record[PayrollRun | PayLine] | ParseError]:
     """Run header (opened), pay lines, run header (closed) with totals; an error value per bad element."""
     doc = read_document(stream)
     yield from doc.errors
@@ -373,7 +373,7 @@ def _build_run(doc: PaxmlDocument, pending: list[_Pending], created: str | None)
         at = datetime.combine(pay_date, time(6), STOCKHOLM)
     if at.tzinfo is None:
         at = at.replace(tzinfo=STOCKHOLM)
-    lines: list[Record] = []
+    lines: list[Record[PayrollRun | PayLine]] = []
     gross = net = 0
     for number, p in enumerate(pending, start=1):
         try:

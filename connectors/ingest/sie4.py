@@ -96,7 +96,7 @@ def tokens(line: str) -> list[str | list[str]]:
                 j += 1
             word = line[i:j]
             i = j
-        (stack[-1] if stack else out).append(word)  # type: ignore[arg-type]
+        (stack[-1] if stack else out).append(word)
     if stack:
         raise _LineError("'{' without '}'")
     return out
@@ -140,7 +140,7 @@ def _text(field_: str | list[str]) -> str:
     return field_ if isinstance(field_, str) else " ".join(field_)
 
 
-def parse(stream: IO[bytes]) -> Iterator[Record | ParseError]:
+def parse(stream: IO[bytes]) -> Iterator[Record[InvoicePosting] | ParseError]:
     data = stream.read()
     try:
         text, _encoding = decode(data)
@@ -237,7 +237,7 @@ def _company(meta: dict[str, str]) -> str:
     return (meta.get("#FTGNR") or meta.get("#ORGNR") or meta.get("#FNAMN") or "unknown").strip()
 
 
-def _finish(voucher: _Voucher, meta: dict[str, str], ordinal: int) -> Iterator[Record | ParseError]:
+def _finish(voucher: _Voucher, meta: dict[str, str], ordinal: int) -> Iterator[Record[InvoicePosting] | ParseError]:
     raw = "\n".join(voucher.raw).encode("utf-8", "replace")
     if voucher.closed:
         yield ParseError(voucher.line, f"voucher {voucher.series} {voucher.number} rejected whole: one of its "

@@ -98,8 +98,8 @@ def schemas_check() -> None:
 
 
 def store_serve(
-    data_dir: Path = typer.Option(None, help="Data directory (default CLICKHOUSE__DATA_DIR)"),
-    port: int = typer.Option(None, help="Port (default CLICKHOUSE__EMBEDDED_PORT)"),
+    data_dir: Path | None = typer.Option(None, help="Data directory (default CLICKHOUSE__DATA_DIR)"),
+    port: int | None = typer.Option(None, help="Port (default CLICKHOUSE__EMBEDDED_PORT)"),
 ) -> None:
     from servicepulse.connectors import store_server
 

@@ -70,7 +70,7 @@ def sql(
 
 
 def status(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f")) -> None:
-    from servicepulse.connectors.clickhouse import connect
+    from servicepulse.connectors.clickhouse import connect, scalar_int
     from servicepulse.connectors.kafka import consumer_progress, topic_names
     from servicepulse.streams.sink import TABLES
 
@@ -83,7 +83,7 @@ def status(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"
     _print(["topic", "partition", "end_offset", "committed", "lag"], rows, fmt)
     try:
         client = connect(settings.clickhouse)
-        counts = [[spec.table, int(client.command(f"SELECT count() FROM {spec.table}"))] for spec in TABLES.values()]
+        counts = [[spec.table, scalar_int(client, f"SELECT count() FROM {spec.table}")] for spec in TABLES.values()]
     except Exception as exc:
         fail(f"ClickHouse at {settings.clickhouse.url_or_embedded()}: {exc}")
     _print(["table", "rows"], counts, fmt)

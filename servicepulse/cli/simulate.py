@@ -8,12 +8,18 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from servicepulse.domain.zone import STOCKHOLM
 
 from .common import console, settings_and_logging
+
+if TYPE_CHECKING:  # imported lazily at run time, so `--help` stays fast
+    from servicepulse.config import Settings
+    from servicepulse.schemas.events import Event
+    from servicepulse.simulator import Simulator
 
 __all__ = ["register"]
 
@@ -28,9 +34,9 @@ def register(app: typer.Typer) -> None:
 def simulate(
     days: int = typer.Option(7, min=0, help="Days of history to generate"),
     seed: int = typer.Option(1, help="Same seed, start and scale give the same events"),
-    start: str = typer.Option(None, help="First day, YYYY-MM-DD (default: DAYS days before today)"),
+    start: str | None = typer.Option(None, help="First day, YYYY-MM-DD (default: DAYS days before today)"),
     scale: float = typer.Option(1.0, min=0.0, help="1.0 = the administration's real volumes"),
-    out: Path = typer.Option(None, help="Write events-jsonl here instead of producing to Kafka"),
+    out: Path | None = typer.Option(None, help="Write events-jsonl here instead of producing to Kafka"),
     follow: bool = typer.Option(False, "--follow", help="After the history, keep generating up to now, then live"),
     speed: float = typer.Option(1.0, min=1.0, help="With --follow: replay at least this much faster than real time"),
     replay_days: int = typer.Option(
@@ -43,7 +49,9 @@ def simulate(
     plant_breaches: bool = typer.Option(
         False, "--plant-breaches", help="Plant SLA breaches inside the history days (one alert each expected)"
     ),
-    truth: Path = typer.Option(None, help="With --plant-breaches: write the planted breaches' ground truth here"),
+    truth: Path | None = typer.Option(
+        None, help="With --plant-breaches: write the planted breaches' ground truth here"
+    ),
 ) -> None:
     from servicepulse.simulator import SimConfig, Simulator
 
@@ -103,16 +111,14 @@ def _write_truth(path: Path, sim: object, first: datetime, end: datetime) -> Non
 
 
 def _follow(
-    sim: object, clock: datetime, speed: float, emit: Callable[[list], int], tick_s: float = 0.5, busy: int = 10
+    sim: Simulator, clock: datetime, speed: float, emit: Callable[[list[Event]], int], tick_s: float = 0.5,
+    busy: int = 10
 ) -> None:
     """Replay at no less than `speed` until now, then live.
 
     A tick carrying fewer than `busy` events doubles the next step (up to an hour), so nights and weekends pass
     in seconds and a replayed week always shows activity; a busy tick goes back to `speed`.
     """
-    from servicepulse.simulator import Simulator
-
-    assert isinstance(sim, Simulator)
     base = timedelta(seconds=tick_s * speed)
     step = base
     while True:
@@ -130,16 +136,14 @@ def _follow(
 
 
 def _emitter(
-    settings: object, out: Path | None, faults: float, seed: int
-) -> tuple[Callable[[list], int], Callable[[], None]]:
-    from servicepulse.config import Settings
+    settings: Settings, out: Path | None, faults: float, seed: int
+) -> tuple[Callable[[list[Event]], int], Callable[[], None]]:
     from servicepulse.connectors.ingest.events_jsonl import dumps
 
-    assert isinstance(settings, Settings)
     if out is not None:
         handle = out.open("wb")
 
-        def write(events: list) -> int:
+        def write(events: list[Event]) -> int:
             for event in events:
                 handle.write(dumps(event) + b"\n")
             return len(events)
@@ -156,7 +160,7 @@ def _emitter(
     producer = EventProducer(settings.kafka, codec)
     rng = random.Random(seed)
 
-    def produce(events: list) -> int:
+    def produce(events: list[Event]) -> int:
         for event in events:
             producer.send(event)
             if faults and rng.random() < faults:

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,7 +145,7 @@ class Pipeline:
             producer.flush()
 
         slow_commit = {"WORKER__COMMIT_INTERVAL_S": "60", "WORKER__COMMIT_EVERY": "1000000"}
-        first = self.start_worker(**slow_commit)
+        first = self.start_worker(0, **slow_commit)
         feeder = threading.Thread(target=feed)
         feeder.start()
         count = "SELECT count() FROM call_events"
@@ -153,7 +153,7 @@ class Pipeline:
         first.send_signal(signal.SIGKILL)
         first.wait()
         stored_at_kill = int(self.scalar(count))
-        self.start_worker(**slow_commit)
+        self.start_worker(0, **slow_commit)
         feeder.join()
         self.wait_for(lambda: self.scalar(count) >= len(events), timeout=timeout, what="all events")
         time.sleep(3)  # a redelivered duplicate would land now: give it the time to show
@@ -209,7 +209,9 @@ def pipeline(backend: Backend, tmp_path: Path, request: pytest.FixtureRequest) -
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report

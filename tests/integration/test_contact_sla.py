@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -17,11 +18,11 @@ from tests.unit.test_contact_metrics import EXPECTED_15, contact, day_of_calls
 pytestmark = pytest.mark.integration
 
 
-def sthlm(*a: int) -> datetime:
-    return datetime(*a, tzinfo=STOCKHOLM)
+def sthlm(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=STOCKHOLM)
 
 
-def _view(pipeline: Pipeline) -> dict[tuple[str, str], tuple]:
+def _view(pipeline: Pipeline) -> dict[tuple[str, str], tuple[Any, ...]]:
     rows = pipeline.rows(
         "SELECT queue, toString(window_start), offered, answered_within_threshold, short_abandoned, service_level,"
         " asa_s, abandonment_rate, fcr FROM v_service_level")

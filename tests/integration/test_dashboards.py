@@ -71,6 +71,7 @@ def all_sql(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
     for var in variables(dashboard):
         if var.get("type") == "query":
             query = var.get("query")
+            assert isinstance(query, str | dict), f"variable {var['name']} has no query"
             yield f"variable {var['name']}", query if isinstance(query, str) else query.get("rawSql", "")
 
 
@@ -164,7 +165,8 @@ def backend_macros(sql: str, start: datetime = FROM, end: datetime = TO, interva
     pattern = re.compile(r"\$__(\w+)")
     out, pos = [], 0
     while (match := pattern.search(sql, pos)) is not None:
-        args, after = ([], match.end())
+        args: list[str] = []
+        after = match.end()
         if after < len(sql) and sql[after] == "(":
             args, after = _macro_args(sql, after)
         out += [sql[pos:match.start()], expand(match.group(1), args)]

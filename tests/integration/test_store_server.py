@@ -23,6 +23,7 @@ import pytest
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
 
+from servicepulse.connectors.clickhouse import scalar_int
 from servicepulse.connectors.store_server import StoreServer
 from servicepulse.domain.zone import STOCKHOLM
 
@@ -64,8 +65,11 @@ def server(tmp_path: Path) -> Iterator[StoreServer]:
     store.stop()
 
 
-def _client(store: StoreServer, **kwargs: object) -> Client:
-    return clickhouse_connect.get_client(host="127.0.0.1", port=store.port, **kwargs)
+def _client(store: StoreServer, database: str | None = None, compress: str | bool = True,
+            autogenerate_session_id: bool | None = None) -> Client:
+    # The defaults are clickhouse-connect's own.
+    return clickhouse_connect.get_client(host="127.0.0.1", port=store.port, database=database, compress=compress,
+                                         autogenerate_session_id=autogenerate_session_id)
 
 
 def _http(url: str, data: bytes | None = None) -> tuple[int, str]:
@@ -104,7 +108,12 @@ def _start_main(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     lines: queue.Queue[str] = queue.Queue()
     stderr = proc.stderr
     assert stderr is not None
-    threading.Thread(target=lambda: [lines.put(line) for line in stderr], daemon=True).start()
+
+    def pump() -> None:
+        for line in stderr:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
     seen = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -149,7 +158,8 @@ def test_ddl_via_command(server: StoreServer) -> None:
 
     assert client.command("EXISTS TABLE ops.cases") == 1
     assert client.command("SELECT count() FROM system.tables WHERE database = 'ops'") == 1
-    assert "title" in client.command("SHOW CREATE TABLE ops.cases")
+    create = client.command("SHOW CREATE TABLE ops.cases")
+    assert isinstance(create, str) and "title" in create
     assert client.command("SELECT 1 WHERE 0") == ""
 
 
@@ -313,7 +323,7 @@ def test_two_processes_insert_while_the_test_queries(server: StoreServer) -> Non
     seen = []
     try:
         while any(proc.poll() is None for proc in procs):
-            seen.append(client.command("SELECT count() FROM events"))
+            seen.append(scalar_int(client, "SELECT count() FROM events"))
             time.sleep(0.02)
         assert [proc.wait(timeout=60) for proc in procs] == [0, 0]
     finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 import clickhouse_connect
 import pytest
 
+from servicepulse.connectors.clickhouse import scalar_int
 from servicepulse.connectors.tansu import free_port
 from servicepulse.streams.sink import TABLES
 
@@ -36,7 +37,7 @@ def test_up_demo_fills_every_raw_table_and_stops_cleanly(tmp_path: Path) -> None
             try:
                 client = client or clickhouse_connect.get_client(host="127.0.0.1", port=store_port,
                                                                  database="servicepulse", compress=False)
-                counts = {s.table: int(client.command(f"SELECT count() FROM {s.table}")) for s in TABLES.values()}
+                counts = {s.table: scalar_int(client, f"SELECT count() FROM {s.table}") for s in TABLES.values()}
             except Exception:
                 time.sleep(1)
                 continue
@@ -48,11 +49,11 @@ def test_up_demo_fills_every_raw_table_and_stops_cleanly(tmp_path: Path) -> None
         assert all(counts.values()), f"empty tables after 120s: {counts}\n{(tmp_path / 'up.log').read_text()}"
         assert client is not None
         # The demo replays the last week; starting on a weekend it takes some seconds to reach office hours.
-        first = int(client.command("SELECT count() FROM call_events"))
+        first = scalar_int(client, "SELECT count() FROM call_events")
         deadline = time.monotonic() + 90
-        while int(client.command("SELECT count() FROM call_events")) <= first and time.monotonic() < deadline:
+        while scalar_int(client, "SELECT count() FROM call_events") <= first and time.monotonic() < deadline:
             time.sleep(2)
-        assert int(client.command("SELECT count() FROM call_events")) > first
+        assert scalar_int(client, "SELECT count() FROM call_events") > first
     finally:
         up.send_signal(signal.SIGINT)
         code = up.wait(timeout=90)

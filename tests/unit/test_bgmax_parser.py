@@ -10,17 +10,21 @@ import pytest
 
 from servicepulse.config import Settings, load_settings
 from servicepulse.connectors.ingest import ParseError, Record, get_parser
+from servicepulse.schemas.events import InvoicePosting
+from tests.narrowing import records_of
 
 DATA = Path(__file__).parents[1] / "data" / "finance"
 SHARED = Path(__file__).parents[3] / "shared" / "formats" / "bgmax"
 
 
-def parse_bytes(data: bytes, settings: Settings | None = None) -> tuple[list[Record], list[ParseError]]:
+def parse_bytes(
+    data: bytes, settings: Settings | None = None
+) -> tuple[list[Record[InvoicePosting]], list[ParseError]]:
     out = list(get_parser("bgmax", settings)(io.BytesIO(data)))
-    return [r for r in out if isinstance(r, Record)], [e for e in out if isinstance(e, ParseError)]
+    return records_of(InvoicePosting, out), [e for e in out if isinstance(e, ParseError)]
 
 
-def parse_file(name: str, settings: Settings | None = None) -> tuple[list[Record], list[ParseError]]:
+def parse_file(name: str, settings: Settings | None = None) -> tuple[list[Record[InvoicePosting]], list[ParseError]]:
     return parse_bytes((DATA / name).read_bytes(), settings)
 
 

@@ -8,13 +8,15 @@ from pathlib import Path
 
 from servicepulse.config import Settings, load_settings
 from servicepulse.connectors.ingest import ParseError, Record, get_parser
+from servicepulse.schemas.events import InvoicePosting
+from tests.narrowing import records_of
 
 DATA = Path(__file__).parents[1] / "data" / "finance"
 
 
-def parse_file(name: str, settings: Settings | None = None) -> tuple[list[Record], list[ParseError]]:
+def parse_file(name: str, settings: Settings | None = None) -> tuple[list[Record[InvoicePosting]], list[ParseError]]:
     out = list(get_parser("camt054", settings)(io.BytesIO((DATA / name).read_bytes())))
-    return [r for r in out if isinstance(r, Record)], [e for e in out if isinstance(e, ParseError)]
+    return records_of(InvoicePosting, out), [e for e in out if isinstance(e, ParseError)]
 
 
 def test_valid_notification() -> None:
@@ -76,7 +78,7 @@ def test_entities_are_not_expanded() -> None:
            b"<NtryDtls><TxDtls><RmtInf><Ustrd>&x;</Ustrd></RmtInf></TxDtls></NtryDtls>"
            b"</Ntry></Ntfctn></BkToCstmrDbtCdtNtfctn></Document>")
     out = list(get_parser("camt054")(io.BytesIO(xml)))
-    records = [r for r in out if isinstance(r, Record)]
+    records = records_of(InvoicePosting, out)
     assert all("root:" not in (r.event.reference or "") for r in records)
 
 

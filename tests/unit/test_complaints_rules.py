@@ -22,8 +22,8 @@ from servicepulse.streams.rules import STOCKHOLM
 CAL = WorkingCalendar()
 
 
-def sthlm(*a: int) -> datetime:
-    return datetime(*a, tzinfo=STOCKHOLM)
+def sthlm(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=STOCKHOLM)
 
 
 def complaint(cid: str, step: str, at: datetime, customer: str = "Socialförvaltningen",

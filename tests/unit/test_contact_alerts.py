@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from servicepulse.schemas.events import AlertState
+from servicepulse.schemas.events import Alert, AlertState
 from servicepulse.streams.contact.alerts import (
     BreachState,
     PendingItem,
@@ -23,9 +23,9 @@ def window(k: int, offered: int, within: int) -> WindowResult:
     return WindowResult("kc-social", "Kontaktcenter", start, start + timedelta(hours=1), offered, within, 0.85)
 
 
-def run(levels: list[tuple[int, int]]) -> list:
+def run(levels: list[tuple[int, int]]) -> list[Alert]:
     state: BreachState | None = None
-    out = []
+    out: list[Alert] = []
     for k, (offered, within) in enumerate(levels):
         state, alerts = service_level_step(state, window(k, offered, within))
         out.extend(alerts)

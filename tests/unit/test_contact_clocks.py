@@ -12,8 +12,8 @@ from servicepulse.streams.rules import STOCKHOLM
 CAL = WorkingCalendar()  # 08:00-16:30, so one working day is 8 h 30 min of office time
 
 
-def sthlm(*args: int) -> datetime:
-    return datetime(*args, tzinfo=STOCKHOLM)
+def sthlm(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=STOCKHOLM)
 
 
 def test_email_on_maundy_thursday_at_1600_is_due_the_tuesday_after_easter() -> None:

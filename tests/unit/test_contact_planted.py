@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from servicepulse.schemas.events import Alert, AlertState
-from servicepulse.simulator.calls import planted_contact_breaches
+from servicepulse.schemas.events import Alert, AlertState, CallEvent, Complaint
+from servicepulse.simulator.calls import PlantedBreach, planted_contact_breaches
 from servicepulse.simulator.complaints import planted_complaint_breaches
 from servicepulse.streams.complaints.rules import stories
 from servicepulse.streams.contact.monitor import SlaMonitor, buckets_from_events, pending_emails
+from tests.narrowing import only
 
 
 def _matches(alert: Alert, rule_id: str, subject: str, due_day: object) -> bool:
@@ -15,7 +16,7 @@ def _matches(alert: Alert, rule_id: str, subject: str, due_day: object) -> bool:
     return due_day is None or alert.alert_key.endswith(f":{due_day}")
 
 
-def run_monitor(step_hours: int = 1) -> tuple[list[Alert], list]:
+def run_monitor(step_hours: int = 1) -> tuple[list[Alert], list[PlantedBreach]]:
     calls, call_truth = planted_contact_breaches(2026)
     complaints, complaint_truth = planted_complaint_breaches(2026)
     monitor = SlaMonitor()
@@ -28,10 +29,10 @@ def run_monitor(step_hours: int = 1) -> tuple[list[Alert], list]:
             if not seen:
                 continue
             if is_calls:
-                alerts += monitor.service_level(buckets_from_events(seen), clock)
-                alerts += monitor.emails(pending_emails(seen), clock)
+                alerts += monitor.service_level(buckets_from_events(only(CallEvent, seen)), clock)
+                alerts += monitor.emails(pending_emails(only(CallEvent, seen)), clock)
             else:
-                alerts += monitor.complaints(list(stories(seen).values()), clock)
+                alerts += monitor.complaints(list(stories(only(Complaint, seen)).values()), clock)
     return alerts, call_truth + complaint_truth
 
 

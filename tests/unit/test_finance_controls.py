@@ -28,10 +28,11 @@ from servicepulse.streams.finance.suspense import open_items
 
 RULES = PaymentRules(invoice_horizon_days=0)
 D = date(2026, 3, 10)
+PAYABLES = "2440"
 _n = iter(range(1_000_000))
 
 
-def post(kind: PostingKind, ore: int, day: date = D, account: str = "2440", **kw: object) -> InvoicePosting:
+def post(kind: PostingKind, ore: int, day: date = D, account: str = PAYABLES, **kw: object) -> InvoicePosting:
     base: dict[str, object] = {"event_id": f"p{next(_n)}", "kind": kind, "company": "1010", "account": account,
                                "amount_ore": ore, "posting_date": day,
                                "recorded_at": datetime(day.year, day.month, day.day, 9, tzinfo=UTC)}
@@ -39,11 +40,11 @@ def post(kind: PostingKind, ore: int, day: date = D, account: str = "2440", **kw
 
 
 def pay(ore: int, day: date = D, **kw: object) -> InvoicePosting:
-    return post(PostingKind.outgoing_payment, ore, day, **kw)
+    return post(PostingKind.outgoing_payment, ore, day, PAYABLES, **kw)
 
 
 def inv(ore: int, day: date = D, **kw: object) -> InvoicePosting:
-    return post(PostingKind.supplier_invoice, -ore, day, document_date=day, **kw)
+    return post(PostingKind.supplier_invoice, -ore, day, PAYABLES, document_date=day, **kw)
 
 
 def test_likely_unidentified_reasons() -> None:
@@ -89,12 +90,12 @@ def test_duplicate_exact_and_near_with_name_matching() -> None:
 
 def test_split_invoice_needs_same_approver_and_sum_over_limit() -> None:
     s = {"counterparty_id": "L3", "counterparty_name": "Byggservice Söder AB", "approved_by": "AT-1"}
-    parts = [inv(2_000_000, **s), inv(2_200_000, **s), inv(2_400_000, **s)]
+    parts = [inv(2_000_000, D, **s), inv(2_200_000, D, **s), inv(2_400_000, D, **s)]
     found = split_invoices([*parts, inv(2_000_000, counterparty_id="L3", approved_by="AT-2")], RULES)
     assert len(found) == 1 and json.loads(found[0].evidence_json)["total_ore"] == 6_600_000
     assert set(found[0].source_event_ids) == {p.event_id for p in parts}
     assert split_invoices(parts[:2], RULES) == []  # 42 000 SEK: within the limit
-    assert split_invoices([inv(6_000_000, **s), inv(100_000, **s)], RULES) == []  # one was over the limit anyway
+    assert split_invoices([inv(6_000_000, D, **s), inv(100_000, D, **s)], RULES) == []  # one was over the limit anyway
 
 
 def test_new_supplier_four_eyes() -> None:

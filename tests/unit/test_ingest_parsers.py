@@ -6,13 +6,14 @@ import io
 
 from servicepulse.connectors.ingest import ParseError, Record, get_parser
 from servicepulse.connectors.ingest.events_jsonl import dumps
-from servicepulse.schemas.events import CallEventType
+from servicepulse.schemas.events import CallEvent, CallEventType, Event
 from tests.examples import examples
+from tests.narrowing import records_of
 
 HEADER = "contact_id,channel,queue,org,offered_at,answered_at,ended_at,abandoned,resolved_first_contact,agent_id\n"
 
 
-def parse(fmt: str, text: str) -> list[Record | ParseError]:
+def parse(fmt: str, text: str) -> list[Record[Event] | ParseError]:
     return list(get_parser(fmt)(io.BytesIO(text.encode())))
 
 
@@ -20,7 +21,7 @@ def test_answered_call_gives_offered_answered_ended_with_waits() -> None:
     out = parse("calls-csv", HEADER + "c1,phone,kc-social,Kontaktcenter,2026-03-12T09:00:00+01:00,"
                 "2026-03-12T09:00:45+01:00,2026-03-12T09:05:45+01:00,false,true,ag1\n")
     assert all(isinstance(r, Record) for r in out)
-    events = [r.event for r in out if isinstance(r, Record)]
+    events = [r.event for r in records_of(CallEvent, out)]
     assert [e.event_type for e in events] == [CallEventType.offered, CallEventType.answered, CallEventType.ended]
     assert events[1].wait_ms == 45_000
     assert events[2].handle_ms == 300_000 and events[2].resolved_first_contact is True
@@ -31,7 +32,7 @@ def test_abandoned_call_and_email() -> None:
     out = parse("calls-csv", HEADER
                 + "c2,phone,kc-social,KC,2026-03-12T09:00:00+01:00,,2026-03-12T09:00:04+01:00,true,,\n"
                 + "m1,email,payroll-service,Lön,2026-03-12T22:00:00+01:00,2026-03-13T10:00:00+01:00,,false,,ag2\n")
-    events = [r.event for r in out if isinstance(r, Record)]
+    events = [r.event for r in records_of(CallEvent, out)]
     assert [e.event_type for e in events] == [
         CallEventType.offered, CallEventType.abandoned, CallEventType.email_received, CallEventType.email_answered
     ]
@@ -57,7 +58,7 @@ def test_bad_rows_are_errors_with_line_numbers_and_good_rows_survive() -> None:
     assert "before offered_at" in errors[5]
     assert "boolean" in errors[6]
     assert "queue" in errors[7]
-    assert {r.event.contact_id for r in out if isinstance(r, Record)} == {"c1", "c8"}
+    assert {r.event.contact_id for r in records_of(CallEvent, out)} == {"c1", "c8"}
 
 
 def test_missing_header_column_is_one_clear_error() -> None:

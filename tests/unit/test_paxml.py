@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 
 from servicepulse.connectors.ingest import ParseError, Record, get_parser
-from servicepulse.connectors.ingest.paxml import read_document, read_protected
+from servicepulse.connectors.ingest.paxml import PaxmlDocument, read_document, read_protected
 from servicepulse.schemas.events import PayCategory, PayLine, PayrollRun, PayrollRunKind, PayrollRunStatus
+from tests.narrowing import one, only
 
 DATA = Path(__file__).parents[1] / "data" / "payroll"
 PERSONAL = ("198507091232", "199001012344", "198807616787", "197512314560", "197512314563", "Anna", "Andersson",
             "Britt", "Skyddsdotter", "Samordnad", "Felnummer", "123 456 789-0", "111222333")
 
 
-def doc():
+def doc() -> PaxmlDocument:
     with (DATA / "protected.csv").open("rb") as feed:
         protected = read_protected(feed)
     with (DATA / "main-202611.paxml").open("rb") as handle:
@@ -38,12 +39,12 @@ def slip(anstid: str, period: str, rows: str, paid: str = "1000") -> str:
 def test_main_run_header_lines_and_totals() -> None:
     d = doc()
     events = [r.event for r in d.records]
-    opened, *lines, closed = events
+    opened, *rest, closed = events
     assert isinstance(opened, PayrollRun) and isinstance(closed, PayrollRun)
     assert (opened.run_id, opened.kind, opened.status) == ("SF01-2026-11-main", PayrollRunKind.main,
                                                            PayrollRunStatus.opened)
     assert closed.status is PayrollRunStatus.closed and closed.pay_date == date(2026, 11, 25)
-    assert all(isinstance(x, PayLine) for x in lines)
+    lines = only(PayLine, rest)
     assert [x.line_no for x in lines] == list(range(1, 11)) and closed.line_count == 10
     # Gross by hand: 35,000 + 32,000 kr (travel and per diem are tax-free, not gross).
     assert closed.gross_ore == 6_700_000
@@ -92,7 +93,7 @@ def test_urgent_file_maps_to_an_urgent_run() -> None:
     d = read_document(io.BytesIO(paxml(f"<loneutbetalning>{slip('A1', '202611-A2', rows, '3500')}"
                                        "</loneutbetalning>")))
     assert d.errors == []
-    header = d.records[0].event
+    header = one(PayrollRun, d.records[0].event)
     assert header.run_id == "SF02-2026-11-urgent-A2" and header.kind is PayrollRunKind.urgent
 
 
@@ -100,7 +101,7 @@ def test_transactions_only_file() -> None:
     body = ('<lonetransaktioner><lonetrans anstid="A7"><lonart>41</lonart><datum>2026-10-07</datum>'
             "<antal>3</antal><apris>400</apris><kontonr>5140</kontonr></lonetrans></lonetransaktioner>")
     d = read_document(io.BytesIO(paxml(body)))
-    line = d.records[1].event
+    line = one(PayLine, d.records[1].event)
     assert line.amount_ore == 120_000 and line.quantity == 3 and line.cost_account == "5140"
     assert line.run_id == "SF02-2026-10-main"
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import orjson
 import pytest
 
-from servicepulse.schemas.events import PayrollRun, PayrollRunKind, PayrollRunStatus
+from servicepulse.schemas.events import Finding, PayrollRun, PayrollRunKind, PayrollRunStatus
 from servicepulse.streams.payroll.controls import (
     EmployeeTotals,
     Line,
@@ -38,6 +39,7 @@ class Lines:
         n = len(self.lines) + 1
         code = pay_type or {"gross": "11", "tax": "91", "net": "99", "pension": "95", "travel": "721",
                             "per_diem": "711", "deduction": "81"}.get(category, "X")
+        # kw names optional Line fields of several types, checked by Line itself at run time.
         self.lines.append(Line(f"R:{n}", n, employee, code, category, amount, **kw))  # type: ignore[arg-type]
         return self
 
@@ -50,15 +52,17 @@ class Lines:
 
 def check(rule_id: str, lines: Lines, people: dict[str, Person] | None = None,
           previous: dict[str, EmployeeTotals] | None = None, kind: PayrollRunKind = PayrollRunKind.main,
-          **params: object) -> list:
+          **params: object) -> list[Finding]:
     ctx = RunContext(run(kind), lines.lines, people or {}, previous or {})
     findings = evaluate_run(ctx, [rule_by_id(rule_id, **params)], now=NOW)
     assert all(f.rule_id == rule_id for f in findings)
     return findings
 
 
-def ev(finding) -> dict:
-    return orjson.loads(finding.evidence_json)
+def ev(finding: Finding) -> dict[str, Any]:
+    evidence = orjson.loads(finding.evidence_json)
+    assert isinstance(evidence, dict)
+    return evidence
 
 
 def test_paid_after_termination() -> None:

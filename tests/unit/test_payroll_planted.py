@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 
-from servicepulse.simulator.payroll import planted_main_run
+from servicepulse.schemas.events import Finding
+from servicepulse.simulator.payroll import PlantedRun, planted_main_run
 from servicepulse.streams.payroll.controls import evaluate_run, urgent_payments
 from servicepulse.streams.payroll.planted import context_for, score, urgent_summaries
+from tests.narrowing import one
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
 
-def findings_for(seed: int):
+def findings_for(seed: int) -> tuple[PlantedRun, list[Finding]]:
     planted = planted_main_run(seed=seed, employees=400)
     findings = evaluate_run(context_for(planted), now=NOW) + urgent_payments(urgent_summaries(planted), now=NOW)
     return planted, findings
@@ -27,7 +30,7 @@ def test_every_rule_is_planted() -> None:
         "payroll.retroactive", "payroll.pension_age", "payroll.duplicate_line", "payroll.bank_change_paid"}
 
 
-def test_precision_and_recall_on_planted_cases(capsys) -> None:
+def test_precision_and_recall_on_planted_cases(capsys: pytest.CaptureFixture[str]) -> None:
     for seed in (1, 2, 3):
         planted, findings = findings_for(seed)
         result = score(planted, findings)
@@ -72,7 +75,7 @@ def test_planted_run_through_paxml_gives_the_same_findings() -> None:
     import io
 
     from servicepulse.connectors.ingest.paxml import read_document
-    from servicepulse.schemas.events import PayLine
+    from servicepulse.schemas.events import PayLine, PayrollRun
     from servicepulse.simulator.payroll import paxml_people, paxml_run
     from servicepulse.streams.payroll.controls import Line, RunContext
 
@@ -86,7 +89,7 @@ def test_planted_run_through_paxml_gives_the_same_findings() -> None:
     people = read_document(io.BytesIO(paxml_people(list(planted.people.values()), company)))
     assert people.errors == [] and len(people.people) == len(planted.people)
     ctx = context_for(planted)
-    header = doc.records[-1].event
+    header = one(PayrollRun, doc.records[-1].event)
     assert header.gross_ore == planted.header.gross_ore and header.net_ore == planted.header.net_ore
     findings = evaluate_run(RunContext(header, lines, ctx.people, ctx.previous, ctx.salt), now=NOW)
     findings += urgent_payments(urgent_summaries(planted), now=NOW)

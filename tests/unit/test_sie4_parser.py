@@ -10,15 +10,17 @@ import pytest
 
 from servicepulse.connectors.ingest import ParseError, Record, get_parser
 from servicepulse.connectors.ingest.sie4 import decode, tokens
+from servicepulse.schemas.events import InvoicePosting
+from tests.narrowing import records_of
 
 DATA = Path(__file__).parents[1] / "data" / "finance"
 SHARED = Path(__file__).parents[3] / "shared" / "formats" / "sie4"
 
 
-def parse_file(name: str) -> tuple[list[Record], list[ParseError]]:
+def parse_file(name: str) -> tuple[list[Record[InvoicePosting]], list[ParseError]]:
     with (DATA / name).open("rb") as handle:
         out = list(get_parser("sie4")(handle))
-    return [r for r in out if isinstance(r, Record)], [e for e in out if isinstance(e, ParseError)]
+    return records_of(InvoicePosting, out), [e for e in out if isinstance(e, ParseError)]
 
 
 def test_valid_export_gives_one_posting_per_trans_in_ore() -> None:
@@ -90,7 +92,7 @@ def test_amount_with_three_decimals_and_bad_account() -> None:
         (7, "amount '1.005' has more than two decimals"), (8, "amount '-1.005' has more than two decimals"),
         (5, "voucher A 1 rejected whole"), (12, "account '15X0' is not numeric"), (10, "voucher A 2 rejected whole"),
     ]
-    assert [r.event.voucher_number for r in out if isinstance(r, Record)] == ["3", "3"]
+    assert [r.event.voucher_number for r in records_of(InvoicePosting, out)] == ["3", "3"]
 
 
 def test_vouchers_need_sie_type_4() -> None:
@@ -114,10 +116,10 @@ def test_misdeclared_encodings_are_recognised() -> None:
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/formats is not present")
 def test_public_sie4_samples_written_by_others() -> None:
-    def run(name: str) -> tuple[list[Record], list[ParseError]]:
+    def run(name: str) -> tuple[list[Record[InvoicePosting]], list[ParseError]]:
         with (SHARED / name).open("rb") as handle:
             out = list(get_parser("sie4")(handle))
-        return [r for r in out if isinstance(r, Record)], [e for e in out if isinstance(e, ParseError)]
+        return records_of(InvoicePosting, out), [e for e in out if isinstance(e, ParseError)]
 
     pc8, errors = run("BLBLOV_SIE4.SE")
     assert errors == [] and len(pc8) > 50 and sum(r.event.amount_ore for r in pc8) == 0
