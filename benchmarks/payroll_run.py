@@ -90,7 +90,7 @@ def store_figure(planted: PlantedRun, ctx: RunContext) -> None:
     from servicepulse.config import load_settings
     from servicepulse.connectors.clickhouse import connect, migrate
     from servicepulse.connectors.ingest.paxml import PersonRecord
-    from servicepulse.connectors.local_stack import embedded_stack
+    from servicepulse.devstack.stack import embedded_stack
     from servicepulse.streams.payroll.store import check_run, save_people
     from servicepulse.streams.sink import TABLES
 

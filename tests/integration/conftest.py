@@ -25,8 +25,8 @@ import pytest
 from servicepulse.config import Settings, load_settings
 from servicepulse.connectors.clickhouse import connect, migrate
 from servicepulse.connectors.kafka import EventProducer, ensure_topics
-from servicepulse.connectors.local_stack import embedded_stack
 from servicepulse.connectors.serde import FileRegistry, WireCodec
+from servicepulse.devstack.stack import embedded_stack
 from servicepulse.schemas.events import Event
 
 pytestmark = pytest.mark.integration

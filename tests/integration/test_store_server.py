@@ -23,7 +23,7 @@ import pytest
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
 
-from servicepulse.connectors.store_server import StoreServer
+from servicepulse.devstack.store_server import StoreServer
 from servicepulse.domain.zone import STOCKHOLM
 
 pytestmark = pytest.mark.integration
@@ -96,7 +96,7 @@ def _sample_rows(count: int) -> list[tuple[object, ...]]:
 
 def _start_main(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "servicepulse.connectors.store_server", "--data-dir", str(data_dir), "--port", "0"],
+        [sys.executable, "-P", "-m", "servicepulse.devstack.store_server", "--data-dir", str(data_dir), "--port", "0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 import clickhouse_connect
 import pytest
 
-from servicepulse.connectors.tansu import free_port
+from servicepulse.devstack.broker import free_port
 from servicepulse.streams.sink import TABLES
 
 pytestmark = pytest.mark.integration

@@ -799,7 +799,7 @@ class StoreServer:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m servicepulse.connectors.store_server",
+        prog="python -m servicepulse.devstack.store_server",
         description="Serve ClickHouse's HTTP interface over an embedded chdb data directory.",
     )
     parser.add_argument("--data-dir", required=True, type=Path, help="chdb data directory (created if missing)")
