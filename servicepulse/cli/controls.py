@@ -132,7 +132,8 @@ def plant(
     the urgent runs and ground-truth.json; with --load, loads and ingests them in that order."""
     import orjson
 
-    from servicepulse.simulator.payroll import paxml_people, paxml_run, planted_main_run, previous_run_lines
+    from servicepulse.simulator.paxml_writer import paxml_people, paxml_run
+    from servicepulse.simulator.payroll_planted import planted_main_run, previous_run_lines
     from servicepulse.streams.payroll.people import pseudonym
 
     from .ingest import ingest

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import orjson
 
-from servicepulse.simulator.payroll import planted_main_run
+from servicepulse.simulator.payroll_planted import planted_main_run
+from servicepulse.simulator.payroll_scoring import context_for, score, urgent_summaries
 from servicepulse.streams.payroll.controls import evaluate_run, urgent_payments
-from servicepulse.streams.payroll.planted import context_for, score, urgent_summaries
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -73,7 +73,7 @@ def test_planted_run_through_paxml_gives_the_same_findings() -> None:
 
     from servicepulse.connectors.ingest.paxml import read_document
     from servicepulse.schemas.events import PayLine
-    from servicepulse.simulator.payroll import paxml_people, paxml_run
+    from servicepulse.simulator.paxml_writer import paxml_people, paxml_run
     from servicepulse.streams.payroll.controls import Line, RunContext
 
     planted = planted_main_run(seed=2, employees=300)
