@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from servicepulse.config import Settings, Topics
 from servicepulse.connectors.clickhouse import connect
 from servicepulse.connectors.kafka import EventProducer
 from servicepulse.connectors.serde import FileRegistry, WireCodec
+from servicepulse.devstack.stack import module_command
 from servicepulse.schemas.events import Event
 
 __all__ = ["Backend", "Pipeline", "pipeline_env"]
@@ -77,7 +77,7 @@ class Pipeline:
     def start_worker(self, index: int = 0, **env: str) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"worker-{index}-{len(self.workers)}.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "servicepulse.cli.main", "worker", "--index", str(index)],
+            module_command("servicepulse.cli.main", "worker", "--index", str(index)),
             env=self.env | env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.workers.append(proc)
@@ -88,7 +88,7 @@ class Pipeline:
 
     def cli(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
-            [sys.executable, "-m", "servicepulse.cli.main", *args],
+            module_command("servicepulse.cli.main", *args),
             env=self.env, capture_output=True, text=True, timeout=timeout,
         )
         if check and done.returncode != 0:
