@@ -13,7 +13,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,8 +27,8 @@ from confluent_kafka import KafkaError, Message
 from servicepulse.config import Settings, load_settings
 from servicepulse.connectors.clickhouse import connect, migrate
 from servicepulse.connectors.kafka import EventProducer, ensure_topics
-from servicepulse.connectors.local_stack import embedded_stack
 from servicepulse.connectors.serde import FileRegistry, WireCodec
+from servicepulse.devstack.stack import embedded_stack, module_command
 from servicepulse.schemas.events import CallEvent
 
 T0 = datetime(2026, 3, 12, 8, 0, tzinfo=UTC)
@@ -146,7 +145,7 @@ def main() -> None:
         migrate(settings.clickhouse)
         ensure_topics(settings.kafka)
         workers = [
-            subprocess.Popen([sys.executable, "-m", "servicepulse.cli.main", "worker", "--index", str(i)], env=env,
+            subprocess.Popen(module_command("servicepulse.cli.main", "worker", "--index", str(i)), env=env,
                              stdout=open(Path(tmp) / f"w{i}.log", "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
             for i in range(args.workers)
         ]

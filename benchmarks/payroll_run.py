@@ -28,9 +28,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from servicepulse.domain.calendar import is_working_day
-from servicepulse.simulator.payroll import PlantedRun, planted_main_run, previous_run_lines
+from servicepulse.simulator.payroll_planted import PlantedRun, planted_main_run, previous_run_lines
+from servicepulse.simulator.payroll_scoring import context_for, score, urgent_summaries
 from servicepulse.streams.payroll.controls import Line, RunContext, evaluate_run, urgent_payments
-from servicepulse.streams.payroll.planted import context_for, score, urgent_summaries
 
 
 def pad(planted: PlantedRun, ctx: RunContext, per_employee: int) -> RunContext:
@@ -90,7 +90,7 @@ def store_figure(planted: PlantedRun, ctx: RunContext) -> None:
     from servicepulse.config import load_settings
     from servicepulse.connectors.clickhouse import connect, migrate
     from servicepulse.connectors.ingest.paxml import PersonRecord
-    from servicepulse.connectors.local_stack import embedded_stack
+    from servicepulse.devstack.stack import embedded_stack
     from servicepulse.streams.payroll.store import check_run, save_people
     from servicepulse.streams.sink import TABLES
 

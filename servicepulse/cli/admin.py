@@ -101,7 +101,7 @@ def store_serve(
     data_dir: Path | None = typer.Option(None, help="Data directory (default CLICKHOUSE__DATA_DIR)"),
     port: int | None = typer.Option(None, help="Port (default CLICKHOUSE__EMBEDDED_PORT)"),
 ) -> None:
-    from servicepulse.connectors import store_server
+    from servicepulse.devstack import store_server
 
     settings = settings_and_logging()
     store_server.main(

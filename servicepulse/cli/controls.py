@@ -132,7 +132,8 @@ def plant(
     the urgent runs and ground-truth.json; with --load, loads and ingests them in that order."""
     import orjson
 
-    from servicepulse.simulator.payroll import paxml_people, paxml_run, planted_main_run, previous_run_lines
+    from servicepulse.simulator.paxml_writer import paxml_people, paxml_run
+    from servicepulse.simulator.payroll_planted import planted_main_run, previous_run_lines
     from servicepulse.streams.payroll.people import pseudonym
 
     from .ingest import ingest
@@ -146,7 +147,8 @@ def plant(
     early = [p for p in people_list if p.bank_changed_on and (pay_date - p.bank_changed_on).days > 100]
     steps = [("people-0.paxml", paxml_people(people_list, company, previous_accounts=True),
               pay_date - timedelta(days=400)),
-             ("people-1.paxml", paxml_people(early, company), early[0].bank_changed_on if early else pay_date),
+             ("people-1.paxml", paxml_people(early, company),
+              (early[0].bank_changed_on or pay_date) if early else pay_date),
              ("people-2.paxml", paxml_people(people_list, company), pay_date - timedelta(days=12))]
     for name, data, _ in steps:
         (out / name).write_bytes(data)

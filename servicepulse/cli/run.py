@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -32,9 +31,11 @@ def worker(index: int = typer.Option(0, help="Worker number; picks the web port 
 
 
 def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    from servicepulse.devstack.stack import module_command
+
     log_file = open(log_path, "ab")  # noqa: SIM115 - handed to the child
     return subprocess.Popen(
-        [sys.executable, "-m", *args], env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        module_command(*args), env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
     )
 
 
@@ -66,8 +67,8 @@ def up(
 ) -> None:
     from servicepulse.connectors.clickhouse import connect, migrate, wait_for_clickhouse
     from servicepulse.connectors.kafka import ensure_topics, wait_for_kafka
-    from servicepulse.connectors.local_stack import start_store
-    from servicepulse.connectors.tansu import EmbeddedBroker
+    from servicepulse.devstack.broker import EmbeddedBroker
+    from servicepulse.devstack.stack import start_store
 
     settings = settings_and_logging()
     if partitions:

@@ -14,7 +14,7 @@ from .calls import CallFamily, PlantedBreach
 from .cases import CaseFamily
 from .complaints import ComplaintFamily
 from .finance import FinanceFamily
-from .payroll import PayrollFamily
+from .payroll_family import PayrollFamily
 from .planted import planted_breaches
 
 __all__ = ["SimConfig", "Simulator", "event_time"]

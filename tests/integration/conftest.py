@@ -6,42 +6,22 @@ ClickHouse server run in testcontainers. SERVICEPULSE_TEST_BACKEND=embedded|cont
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
-import threading
-import time
 import uuid
-from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from servicepulse.config import Settings, load_settings
-from servicepulse.connectors.clickhouse import connect, migrate
-from servicepulse.connectors.kafka import EventProducer, ensure_topics
-from servicepulse.connectors.local_stack import embedded_stack
-from servicepulse.connectors.serde import FileRegistry, WireCodec
-from servicepulse.schemas.events import Event
+from servicepulse.config import load_settings
+from servicepulse.connectors.clickhouse import migrate
+from servicepulse.connectors.kafka import ensure_topics
+from servicepulse.devstack.stack import embedded_stack
+from tests.factories.pipeline import Backend, Pipeline, pipeline_env
 
 pytestmark = pytest.mark.integration
-
-TOPIC_FIELDS = (
-    "call_events", "invoice_postings", "payroll_runs", "payroll_lines", "complaints", "findings", "alerts",
-    "dead_letters", "cases",
-)
-
-
-@dataclass(frozen=True)
-class Backend:
-    bootstrap: str
-    clickhouse_url: str
-    name: str
 
 
 def _docker_available() -> bool:
@@ -70,125 +50,10 @@ def _containers() -> Iterator[Backend]:
         yield Backend(kafka.get_bootstrap_server(), url, "containers")
 
 
-@dataclass
-class Pipeline:
-    """One isolated pipeline: its own topics, consumer group and ClickHouse database."""
-
-    env: dict[str, str]
-    settings: Settings
-    workdir: Path
-    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    @property
-    def codec(self) -> WireCodec:
-        return WireCodec(FileRegistry())
-
-    def producer(self, **overrides: Any) -> EventProducer:
-        return EventProducer(self.settings.kafka, self.codec, **overrides)
-
-    def client(self) -> Any:
-        return connect(self.settings.clickhouse)
-
-    def scalar(self, sql: str) -> Any:
-        return self.client().command(sql)
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in self.client().query(sql).result_rows]
-
-    def start_worker(self, index: int = 0, **env: str) -> subprocess.Popen[bytes]:
-        log = open(self.workdir / f"worker-{index}-{len(self.workers)}.log", "ab")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "servicepulse.cli.main", "worker", "--index", str(index)],
-            env=self.env | env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        self.workers.append(proc)
-        return proc
-
-    def worker_logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace") for p in sorted(self.workdir.glob("worker-*.log")))
-
-    def cli(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "servicepulse.cli.main", *args],
-            env=self.env, capture_output=True, text=True, timeout=timeout,
-        )
-        if check and done.returncode != 0:
-            raise AssertionError(f"servicepulse {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
-        return done
-
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 120, what: str = "condition") -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            for proc in self.workers:
-                if proc.poll() not in (None, -signal.SIGKILL, -signal.SIGTERM, 0):
-                    raise AssertionError(f"worker exited with {proc.returncode}:\n{self.worker_logs()[-4000:]}")
-            time.sleep(0.25)
-        raise AssertionError(f"timed out waiting for {what}\n--- worker logs ---\n{self.worker_logs()[-4000:]}")
-
-    def kill_worker_mid_stream(
-        self, events: Sequence[Event], kill_after: int, chunk: int, timeout: float = 180
-    ) -> tuple[int, int]:
-        """Feed `events` in paced chunks while a worker runs, SIGKILL it once more than `kill_after` call events
-        are stored, start a new one, and wait until all are stored. Returns (rows stored at the kill, messages
-        the replay guard logged as skipped). No offset is committed before the kill, so the restarted worker
-        must re-read everything the first one stored: the redelivery the guard has to absorb."""
-        producer = self.producer()
-
-        def feed() -> None:
-            for i, event in enumerate(events):
-                producer.send(event)
-                if i % chunk == chunk - 1:
-                    producer.flush()
-                    time.sleep(0.15)
-            producer.flush()
-
-        slow_commit = {"WORKER__COMMIT_INTERVAL_S": "60", "WORKER__COMMIT_EVERY": "1000000"}
-        first = self.start_worker(0, **slow_commit)
-        feeder = threading.Thread(target=feed)
-        feeder.start()
-        count = "SELECT count() FROM call_events"
-        self.wait_for(lambda: self.scalar(count) > kill_after, what="rows before kill")
-        first.send_signal(signal.SIGKILL)
-        first.wait()
-        stored_at_kill = int(self.scalar(count))
-        self.start_worker(0, **slow_commit)
-        feeder.join()
-        self.wait_for(lambda: self.scalar(count) >= len(events), timeout=timeout, what="all events")
-        time.sleep(3)  # a redelivered duplicate would land now: give it the time to show
-        skipped = sum(int(json.loads(line)["skipped"]) for line in self.worker_logs().splitlines()
-                      if "replay guard skipped" in line)
-        return stored_at_kill, skipped
-
-    def stop_workers(self) -> None:
-        for proc in self.workers:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.workers:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
 @pytest.fixture
 def pipeline(backend: Backend, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Pipeline]:
     name = "t" + uuid.uuid4().hex[:10]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA", "CLICKHOUSE", "SINK", "WORKER"))}
-    env |= {
-        "KAFKA_BOOTSTRAP": backend.bootstrap,
-        "CLICKHOUSE_URL": backend.clickhouse_url,
-        "CLICKHOUSE__DATABASE": name,
-        "KAFKA__CONSUMER_GROUP": name,
-        "KAFKA__PARTITIONS": "4",
-        "WORKER__DATA_DIR": str(tmp_path / "faust"),
-        "LOG__FORMAT": "json",
-        "SINK__BATCH_WITHIN_S": "0.5",
-    }
-    for topic in TOPIC_FIELDS:
-        env[f"KAFKA__TOPICS__{topic.upper()}"] = f"{name}-{topic.replace('_', '-')}"
+    env = pipeline_env(backend, name, tmp_path)
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from servicepulse.schemas.events import Alert
-from tests.integration.conftest import Pipeline
+from tests.factories.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import pytest
 
 from servicepulse.schemas.events import CaseEvent
 from servicepulse.streams.rules import STOCKHOLM
-from tests.integration.conftest import Pipeline
+from tests.factories.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
 

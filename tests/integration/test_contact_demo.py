@@ -14,7 +14,7 @@ import pytest
 from servicepulse.schemas.events import CallEvent, Complaint
 from servicepulse.simulator import STOCKHOLM, SimConfig, Simulator
 from servicepulse.streams.contact.agents import TICK_S
-from tests.integration.conftest import Pipeline
+from tests.factories.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
 

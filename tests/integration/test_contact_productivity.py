@@ -11,7 +11,7 @@ from servicepulse.connectors.clickhouse import dedup_token, insert_rows
 from servicepulse.connectors.ingest.staffing_csv import StaffingRow, load, parse
 from servicepulse.schemas.events import Event, InvoicePosting, PayLine, PayrollRun
 from servicepulse.streams.sink import TABLES, Message, decode_batch
-from tests.integration.conftest import Pipeline
+from tests.factories.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
 

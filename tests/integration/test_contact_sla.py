@@ -12,8 +12,8 @@ import pytest
 from servicepulse.schemas.events import CallEvent, Complaint
 from servicepulse.streams.contact.metrics import compute_windows
 from servicepulse.streams.rules import STOCKHOLM
-from tests.integration.conftest import Pipeline
-from tests.unit.test_contact_metrics import EXPECTED_15, contact, day_of_calls
+from tests.factories.calls import EXPECTED_15, contact, day_of_calls
+from tests.factories.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
 

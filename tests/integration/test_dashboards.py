@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from servicepulse.domain.zone import STOCKHOLM
-from tests.integration.conftest import Pipeline
+from tests.factories.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import pytest
 from servicepulse.schemas.events import InvoicePosting, PostingKind
 from servicepulse.streams.finance.suspense import working_days_between
 from servicepulse.streams.rules import STOCKHOLM
-from tests.integration.conftest import Pipeline
+from tests.factories.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from servicepulse.simulator.finance import planted_cases
 from servicepulse.streams.finance.agents import load_window
 from servicepulse.streams.finance.review import FinanceControls
 from servicepulse.streams.finance.suspense import open_items
-from tests.integration.conftest import Pipeline
+from tests.factories.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
 

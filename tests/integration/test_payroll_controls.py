@@ -15,11 +15,10 @@ from types import SimpleNamespace
 
 import orjson
 
-from servicepulse.simulator.payroll import planted_main_run
-from servicepulse.streams.payroll.planted import score
+from servicepulse.simulator.payroll_planted import planted_main_run
+from servicepulse.simulator.payroll_scoring import score
 from servicepulse.streams.payroll.sampling import monetary_unit_sample, simple_random_sample
-
-from .conftest import Pipeline
+from tests.factories.pipeline import Pipeline
 
 
 def test_planted_run_end_to_end(pipeline: Pipeline) -> None:

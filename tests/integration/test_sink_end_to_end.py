@@ -12,7 +12,7 @@ import pytest
 from servicepulse.cli.faults import invalid_payload
 from servicepulse.schemas.events import CallEvent
 from servicepulse.streams.sink import TABLES
-from tests.integration.conftest import Pipeline
+from tests.factories.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
 
 from servicepulse.connectors.clickhouse import scalar_int
-from servicepulse.connectors.store_server import StoreServer
+from servicepulse.devstack.store_server import StoreServer
 from servicepulse.domain.zone import STOCKHOLM
 
 pytestmark = pytest.mark.integration
@@ -100,7 +100,7 @@ def _sample_rows(count: int) -> list[tuple[object, ...]]:
 
 def _start_main(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "servicepulse.connectors.store_server", "--data-dir", str(data_dir), "--port", "0"],
+        [sys.executable, "-P", "-m", "servicepulse.devstack.store_server", "--data-dir", str(data_dir), "--port", "0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -13,7 +13,7 @@ import clickhouse_connect
 import pytest
 
 from servicepulse.connectors.clickhouse import scalar_int
-from servicepulse.connectors.tansu import free_port
+from servicepulse.devstack.broker import free_port
 from servicepulse.streams.sink import TABLES
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ import pytest
 from servicepulse.config import Settings, load_settings
 from servicepulse.connectors.ingest import ParseError, Record, get_parser
 from servicepulse.schemas.events import InvoicePosting
-from tests.narrowing import records_of
+from tests.factories.narrowing import records_of
 
 DATA = Path(__file__).parents[1] / "data" / "finance"
 SHARED = Path(__file__).parents[3] / "shared" / "formats" / "bgmax"

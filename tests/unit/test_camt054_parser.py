@@ -9,7 +9,7 @@ from pathlib import Path
 from servicepulse.config import Settings, load_settings
 from servicepulse.connectors.ingest import ParseError, Record, get_parser
 from servicepulse.schemas.events import InvoicePosting
-from tests.narrowing import records_of
+from tests.factories.narrowing import records_of
 
 DATA = Path(__file__).parents[1] / "data" / "finance"
 

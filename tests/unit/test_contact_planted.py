@@ -7,7 +7,7 @@ from servicepulse.simulator.calls import PlantedBreach, planted_contact_breaches
 from servicepulse.simulator.complaints import planted_complaint_breaches
 from servicepulse.streams.complaints.rules import stories
 from servicepulse.streams.contact.monitor import SlaMonitor, buckets_from_events, pending_emails
-from tests.narrowing import only
+from tests.factories.narrowing import only
 
 
 def _matches(alert: Alert, rule_id: str, subject: str, due_day: object) -> bool:

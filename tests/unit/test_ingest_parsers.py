@@ -7,8 +7,8 @@ import io
 from servicepulse.connectors.ingest import ParseError, Record, get_parser
 from servicepulse.connectors.ingest.events_jsonl import dumps
 from servicepulse.schemas.events import CallEvent, CallEventType, Event
-from tests.examples import examples
-from tests.narrowing import records_of
+from tests.factories.events import examples
+from tests.factories.narrowing import records_of
 
 HEADER = "contact_id,channel,queue,org,offered_at,answered_at,ended_at,abandoned,resolved_first_contact,agent_id\n"
 

@@ -12,7 +12,7 @@ import pytest
 from servicepulse.connectors.ingest import ParseError, Record, get_parser
 from servicepulse.connectors.ingest.paxml import PaxmlDocument, read_document, read_protected
 from servicepulse.schemas.events import PayCategory, PayLine, PayrollRun, PayrollRunKind, PayrollRunStatus
-from tests.narrowing import one, only
+from tests.factories.narrowing import one, only
 
 DATA = Path(__file__).parents[1] / "data" / "payroll"
 PERSONAL = ("198507091232", "199001012344", "198807616787", "197512314560", "197512314563", "Anna", "Andersson",

@@ -8,10 +8,10 @@ import orjson
 import pytest
 
 from servicepulse.schemas.events import Finding
-from servicepulse.simulator.payroll import PlantedRun, planted_main_run
+from servicepulse.simulator.payroll_planted import PlantedRun, planted_main_run
+from servicepulse.simulator.payroll_scoring import context_for, score, urgent_summaries
 from servicepulse.streams.payroll.controls import evaluate_run, urgent_payments
-from servicepulse.streams.payroll.planted import context_for, score, urgent_summaries
-from tests.narrowing import one
+from tests.factories.narrowing import one
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -76,7 +76,7 @@ def test_planted_run_through_paxml_gives_the_same_findings() -> None:
 
     from servicepulse.connectors.ingest.paxml import read_document
     from servicepulse.schemas.events import PayLine, PayrollRun
-    from servicepulse.simulator.payroll import paxml_people, paxml_run
+    from servicepulse.simulator.paxml_writer import paxml_people, paxml_run
     from servicepulse.streams.payroll.controls import Line, RunContext
 
     planted = planted_main_run(seed=2, employees=300)

@@ -12,7 +12,7 @@ import pytest
 from servicepulse.connectors.serde import DEFAULT_REGISTRY_FILE, DecodeError, FileRegistry, WireCodec
 from servicepulse.schemas.avro import SCHEMA_DIR, avro_file_name, avro_schema, to_datum
 from servicepulse.schemas.events import EVENT_MODELS, CallEvent, DeadLetterKind, Event, InvoicePosting
-from tests.examples import examples
+from tests.factories.events import examples
 
 
 @pytest.mark.parametrize("model", EVENT_MODELS, ids=lambda m: m.schema_name)

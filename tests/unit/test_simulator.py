@@ -34,7 +34,7 @@ from servicepulse.schemas.events import (
 )
 from servicepulse.simulator import STOCKHOLM, SimConfig, Simulator, event_time, is_working_day, main_pay_date
 from servicepulse.simulator.finance import luhn_valid
-from servicepulse.simulator.payroll import Roster
+from servicepulse.simulator.payroll_family import Roster
 
 
 def _at(day: date, hour: int = 0, minute: int = 0) -> datetime:

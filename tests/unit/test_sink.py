@@ -8,7 +8,7 @@ from servicepulse.connectors.clickhouse import dedup_token
 from servicepulse.connectors.serde import FileRegistry, WireCodec
 from servicepulse.schemas.events import CallEvent, DeadLetter, DeadLetterKind
 from servicepulse.streams.sink import TABLES, Message, decode_batch
-from tests.examples import T0
+from tests.factories.events import T0
 
 CODEC = WireCodec(FileRegistry())
 SPEC = TABLES["call_events"]

@@ -1,4 +1,4 @@
-"""Bridges the simulator's planted runs to the rules and scores findings against the ground truth."""
+"""Scores the rules' findings against a planted payroll run's ground truth, and feeds the run to the rules."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import orjson
 
 from servicepulse.schemas.events import Finding
-from servicepulse.simulator.payroll import PlantedRun
+from servicepulse.streams.payroll.controls import EmployeeTotals, Line, RunContext, UrgentRunSummary
+from servicepulse.streams.payroll.people import Person, bank_hash, subject_for
 
-from .controls import EmployeeTotals, Line, RunContext, UrgentRunSummary
-from .people import Person, bank_hash, subject_for
+from .payroll_planted import PlantedRun
 
 __all__ = ["Score", "context_for", "score", "urgent_summaries"]
 

@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .tansu import EmbeddedBroker, free_port, wait_for_port
+from .broker import EmbeddedBroker, free_port, wait_for_port
 
-__all__ = ["LocalStack", "embedded_stack", "start_store"]
+__all__ = ["LocalStack", "embedded_stack", "module_command", "start_store"]
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,20 @@ class LocalStack:
     clickhouse_url: str
 
 
+def module_command(module: str, *args: str) -> list[str]:
+    """`python -P -m module args...` with this interpreter: the child imports the installed servicepulse.
+
+    Without -P (Python 3.11+) the child puts its working directory first on sys.path, so started from inside a
+    checkout with a non-editable install it would import the checkout's `servicepulse/` folder, which lacks the
+    packages pyproject.toml maps from top-level folders (`streams`, `connectors`, `schemas`).
+    """
+    return [sys.executable, "-P", "-m", module, *args]
+
+
 def start_store(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
     """The chdb store in its own process: chdb allows one process per data directory (measured)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "servicepulse.connectors.store_server", "--data-dir", str(data_dir),
-         "--port", str(port)],
+        module_command("servicepulse.devstack.store_server", "--data-dir", str(data_dir), "--port", str(port)),
         stdout=open(log_path, "ab"),  # noqa: SIM115 - handed to the child
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -289,8 +289,8 @@ def _merge_form(content_type: str, body: bytes, params: dict[str, str]) -> bytes
     return b""
 
 
-def _read_chunked(rfile: BinaryIO) -> bytes:
-    parts = []
+def _read_chunked(rfile: BinaryIO | io.BufferedIOBase) -> bytes:
+    parts: list[bytes] = []
     while True:
         size = int(rfile.readline(65537).split(b";", 1)[0].strip() or b"0", 16)
         if size == 0:
@@ -799,7 +799,7 @@ class StoreServer:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m servicepulse.connectors.store_server",
+        prog="python -m servicepulse.devstack.store_server",
         description="Serve ClickHouse's HTTP interface over an embedded chdb data directory.",
     )
     parser.add_argument("--data-dir", required=True, type=Path, help="chdb data directory (created if missing)")

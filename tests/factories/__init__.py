@@ -1,0 +1,1 @@
+"""Shared test builders and harnesses: test modules import from here, never from one another (or a conftest)."""
