@@ -24,12 +24,20 @@ Each query is a file in `sql/`, run by `queries` with server-side bound paramete
 
 from __future__ import annotations
 
+from collections.abc import Set
+from typing import Any
+
 import faust
+import structlog
+from faust.types import TP
 
 from servicepulse.config import Settings
+from servicepulse.connectors.kafka import leader_topic
 from servicepulse.connectors.serde import WireCodec
 
 __all__ = ["register"]
+
+log = structlog.get_logger(__name__)
 
 
 def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
@@ -39,3 +47,12 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     sla_monitor.register(app, settings, codec)
     finance_review.register(app, settings, codec)
     payroll_checks.register(app, settings, codec)
+
+    # The leader-only timers run where the leader topic's one partition is assigned; say where after each
+    # rebalance, so an operator (and the tests) can see that exactly one worker runs them.
+    leader_tp = TP(leader_topic(settings.kafka), 0)
+
+    async def log_leadership(_sender: Any, assigned: Set[TP], **_: Any) -> None:
+        log.info("read-back timers", leader=leader_tp in assigned)
+
+    app.on_partitions_assigned.connect(log_leadership)
