@@ -52,7 +52,8 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     # rebalance, so an operator (and the tests) can see that exactly one worker runs them.
     leader_tp = TP(leader_topic(settings.kafka), 0)
 
-    async def log_leadership(_sender: Any, assigned: Set[TP], **_: Any) -> None:
+    async def log_leadership(_sender: Any, /, *args: Any, signal: Any, **_: Any) -> None:
+        assigned: Set[TP] = args[0]  # the signal is sent with the new assignment
         log.info("read-back timers", leader=leader_tp in assigned)
 
     app.on_partitions_assigned.connect(log_leadership)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -58,7 +59,7 @@ def raised_alert_keys(client: Client, rule_id: str) -> set[str]:
     return {str(key) for (key,) in rows(client, "alerts_still_raised", rule_id=rule_id)}
 
 
-def _posting(names: tuple[str, ...], row: tuple[Any, ...]) -> InvoicePosting:
+def _posting(names: Sequence[str], row: Sequence[Any]) -> InvoicePosting:
     doc = dict(zip(names, row, strict=True))
     doc["kind"] = PostingKind(doc["kind"])
     # Rows come from the table the sink wrote after validating them: no second validation.
