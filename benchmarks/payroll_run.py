@@ -91,7 +91,8 @@ def store_figure(planted: PlantedRun, ctx: RunContext) -> None:
     from servicepulse.connectors.clickhouse import connect, migrate
     from servicepulse.connectors.ingest.paxml import PersonRecord
     from servicepulse.devstack.stack import embedded_stack
-    from servicepulse.streams.payroll.store import check_run, save_people
+    from servicepulse.streams.readback.payroll_checks import check_run
+    from servicepulse.streams.readback.payroll_people import save_people
     from servicepulse.streams.sink import TABLES
 
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:

@@ -21,6 +21,7 @@ __all__ = [
     "client_config",
     "consumer_progress",
     "ensure_topics",
+    "leader_topic",
     "topic_names",
     "wait_for_kafka",
 ]
@@ -44,6 +45,15 @@ def topic_names(settings: KafkaSettings) -> list[str]:
     return list(settings.topics.model_dump().values())
 
 
+def leader_topic(settings: KafkaSettings) -> str:
+    """Faust's leader-election topic (`<app id>-__assignor-__leader`, the app id being the consumer group).
+
+    The worker assigns its one partition to one worker, which runs the `on_leader` timers. The app never
+    declares topics (`topic_allow_declare=False`), so it is created here with the others, with one partition.
+    """
+    return f"{settings.consumer_group}-__assignor-__leader"
+
+
 def wait_for_kafka(settings: KafkaSettings, timeout_s: float = 60.0) -> None:
     admin = AdminClient(client_config(settings))
     deadline = time.monotonic() + timeout_s
@@ -58,9 +68,14 @@ def wait_for_kafka(settings: KafkaSettings, timeout_s: float = 60.0) -> None:
 
 
 def ensure_topics(settings: KafkaSettings, names: Iterable[str] | None = None) -> list[str]:
-    """Create missing topics with explicit configs (Tansu's describe-configs returns only those set)."""
+    """Create missing topics with explicit configs (Tansu's describe-configs returns only those set).
+
+    Without `names`: every topic of the settings and the leader-election topic (one partition).
+    """
     admin = AdminClient(client_config(settings))
-    wanted = list(names) if names is not None else topic_names(settings)
+    wanted = {name: settings.partitions for name in (names if names is not None else topic_names(settings))}
+    if names is None:
+        wanted[leader_topic(settings)] = 1
     existing = set(admin.list_topics(timeout=10).topics)
     configs = {
         "retention.ms": str(settings.retention_ms),
@@ -68,9 +83,8 @@ def ensure_topics(settings: KafkaSettings, names: Iterable[str] | None = None) -
         "max.message.bytes": str(8 * 1024 * 1024),
     }
     new = [
-        NewTopic(name, num_partitions=settings.partitions, replication_factor=settings.replication_factor,
-                 config=configs)
-        for name in wanted
+        NewTopic(name, num_partitions=partitions, replication_factor=settings.replication_factor, config=configs)
+        for name, partitions in wanted.items()
         if name not in existing
     ]
     if not new:

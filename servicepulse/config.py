@@ -14,6 +14,7 @@ __all__ = [
     "KafkaSettings",
     "LogSettings",
     "PayrollSettings",
+    "ReadbackSettings",
     "RegistrySettings",
     "Settings",
     "SinkSettings",
@@ -106,11 +107,12 @@ class AlertSettings(_Group):
     webhook_format: str = Field("slack", pattern="^(slack|teams|generic)$", description="Payload shape")
     webhook_timeout_s: float = Field(5.0, gt=0, description="Timeout of one POST")
     webhook_retries: int = Field(3, ge=0, description="Retries of a failed POST before it is logged and dropped")
+    webhook_batch: int = Field(
+        100, ge=1, description="Alerts taken from the topic at a time by the poster (each is POSTed on its own)"
+    )
 
 
 class FinanceSettings(_Group):
-    controls_interval_s: float = Field(60.0, gt=0, description="How often the finance controls review the window")
-    lookback_days: int = Field(45, ge=1, description="Days of postings each review reads")
     invoice_horizon_days: int = Field(
         100, ge=0, description="'No open invoice' is claimed only when invoice history reaches this far back"
     )
@@ -126,6 +128,30 @@ class FinanceSettings(_Group):
         description='Bankgiro/IBAN -> ledger company, JSON: {"0009912346": "1040"}; unmapped accounts stand '
         "for themselves",
     )
+
+
+class ReadbackSettings(_Group):
+    """The timers and checks that read ClickHouse back (`servicepulse.streams.readback`)."""
+
+    sla_tick_s: float = Field(
+        3.0, gt=0, description="How often the leader's SLA monitor reads ClickHouse; decisions run on event time, so "
+        "this only sets how soon after the data arrives an alert goes out",
+    )
+    sla_lookback_days: int = Field(
+        45, ge=1, description="E-mails and cases older than this (event time) are no longer re-read on each tick"
+    )
+    clock_idle_s: float = Field(
+        10.0, gt=0, description="A partition with nothing stored for this long (wall clock) is caught up and no "
+        "longer holds the SLA monitor's event-time clock back",
+    )
+    finance_interval_s: float = Field(60.0, gt=0, description="How often the leader's finance review reads the window")
+    finance_lookback_days: int = Field(
+        45, ge=1, description="Days of supplier invoices and payments each finance review reads (event time)"
+    )
+    payroll_wait_for_lines_s: float = Field(
+        600.0, ge=0, description="How long a closed payroll run's check waits for all its lines to be stored"
+    )
+    payroll_poll_s: float = Field(0.5, gt=0, description="Interval of that wait's polls of the stored line count")
 
 
 class PayrollSettings(_Group):
@@ -157,6 +183,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     finance: FinanceSettings = Field(default_factory=FinanceSettings)
     payroll: PayrollSettings = Field(default_factory=PayrollSettings)
+    readback: ReadbackSettings = Field(default_factory=ReadbackSettings)
 
     # Short top-level names that operators expect; they override the nested values.
     kafka_bootstrap: str | None = Field(None, validation_alias=AliasChoices("KAFKA_BOOTSTRAP"))

@@ -46,7 +46,8 @@ def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
     )
     from servicepulse.connectors.serde import WireCodec, build_registry
 
-    from . import sink_agents
+    from . import readback, sink_agents
+    from .complaints import agents as complaints_agents
     from .contact import agents as contact_agents
     from .finance import agents as finance_agents
     from .ops import agents as ops_agents
@@ -54,12 +55,13 @@ def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
     from .payroll import agents as payroll_agents
 
     codec = WireCodec(build_registry(settings.registry.url, settings.registry.file))
+    # The sink writes every topic into ClickHouse; the areas' agents apply per-event rules; the read-back
+    # loop reads the stored facts back for the rules that need more than one event.
     sink_agents.register(app, settings, codec)
-    finance_agents.register(app, settings, codec)
-    ops_agents.register(app, settings, codec)
-    contact_agents.register(app, settings, codec)
+    for area in (contact_agents, complaints_agents, finance_agents, payroll_agents, ops_agents):
+        area.register(app, settings, codec)
+    readback.register(app, settings, codec)
     webhook_agents.register(app, settings, codec)
-    payroll_agents.register(app, settings, codec)
     return app
 
 

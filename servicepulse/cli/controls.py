@@ -33,7 +33,7 @@ def people(
 ) -> None:
     from servicepulse.connectors.clickhouse import connect
     from servicepulse.connectors.ingest.paxml import read_document, read_protected
-    from servicepulse.streams.payroll.store import save_people
+    from servicepulse.streams.readback.payroll_people import save_people
 
     settings = settings_and_logging()
     flagged: set[str] = set()
@@ -73,7 +73,7 @@ def rerun(
     from servicepulse.connectors.clickhouse import connect
     from servicepulse.schemas.events import PayrollRunKind
     from servicepulse.streams.payroll.controls import UrgentPayment, evaluate_run, rule_by_id, urgent_payments
-    from servicepulse.streams.payroll.store import closed_runs, load_context, save_rerun, urgent_runs
+    from servicepulse.streams.readback.payroll_checks import closed_runs, load_context, save_rerun, urgent_runs
     from servicepulse.streams.rules import stable_id
 
     settings = settings_and_logging()

@@ -1,9 +1,10 @@
 """The finance controls run over a window of postings: one pure entry point, parameters from settings.
 
-The agent (`agents.py`) reads the window from ClickHouse — the exact, replay-guarded raw table — and the open
-items from `v_suspense_open_items`, calls `review`, and sends findings it has not sent before. Reading from
-the raw table rather than keeping counting state in the worker means a rebalance, a kill or a replay can
-neither lose nor double anything; finding ids are deterministic, so a repeated finding collapses.
+The finance review timer (`streams/readback/finance_review.py`) reads the window from ClickHouse — the exact,
+replay-guarded raw table — and the open items from `v_suspense_open_items`, calls `review`, and sends findings
+it has not sent before. Reading from the raw table rather than keeping counting state in the worker means a
+rebalance, a kill or a replay can neither lose nor double anything; finding ids are deterministic, so a
+repeated finding collapses.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ __all__ = ["FinanceControls", "review"]
 
 @dataclass(frozen=True)
 class FinanceControls:
-    interval_s: float = 60.0
-    lookback_days: int = 45
     payments: PaymentRules = field(default_factory=PaymentRules)
     benford: BenfordRule = field(default_factory=BenfordRule)
     aged: SuspenseAgedRule = field(default_factory=SuspenseAgedRule)
@@ -40,8 +39,6 @@ class FinanceControls:
     @classmethod
     def from_settings(cls, conf: FinanceSettings) -> FinanceControls:
         return cls(
-            interval_s=conf.controls_interval_s,
-            lookback_days=conf.lookback_days,
             payments=replace(
                 PaymentRules(),
                 invoice_horizon_days=conf.invoice_horizon_days,

@@ -1,4 +1,4 @@
-"""Faust wiring of the operational alerts."""
+"""Faust wiring of the operational per-event agents: a dead letter raises an alert (once per source and hour)."""
 
 from __future__ import annotations
 

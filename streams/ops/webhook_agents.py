@@ -23,7 +23,7 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     source = app.topic(settings.kafka.topics.alerts, key_type=bytes, value_type=bytes)
 
     async def post_alerts(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(100, settings.sink.batch_within_s):
+        async for events in stream.take_events(conf.webhook_batch, settings.sink.batch_within_s):
             for event in events:
                 try:
                     alert = codec.decode(event.message.value, Alert)

@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from servicepulse.config import ReadbackSettings
 from servicepulse.schemas.events import CallEvent, Complaint
 from servicepulse.simulator import STOCKHOLM, SimConfig, Simulator
-from servicepulse.streams.contact.agents import TICK_S
 from tests.factories.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
 
 START, DAYS, SCALE = "2026-03-02", 12, 0.1
 SLA_RULES = ("contact.service_level", "contact.email_deadline", "complaints.ack_deadline", "complaints.backlog")
+TICK_S = ReadbackSettings().sla_tick_s
 RAISED = ("SELECT rule_id, alert_key FROM alerts FINAL WHERE state = 'raised' "
           "AND (rule_id LIKE 'contact.%' OR rule_id LIKE 'complaints.%')")
 

@@ -31,7 +31,7 @@ def findings(pipeline: Pipeline, rule: str) -> dict[str, dict[str, object]]:
 
 
 def test_bgmax_and_sie4_of_one_day(pipeline: Pipeline) -> None:
-    pipeline.env |= {"FINANCE__BANK_COMPANIES": '{"0005050505": "1040"}', "FINANCE__CONTROLS_INTERVAL_S": "2",
+    pipeline.env |= {"FINANCE__BANK_COMPANIES": '{"0005050505": "1040"}', "READBACK__FINANCE_INTERVAL_S": "2",
                      "FINANCE__INVOICE_HORIZON_DAYS": "0"}
     # Two open customer invoices from the ledger (OCR 400100129 for 1 250.00, 400100293 for 300.00).
     producer = pipeline.producer()

@@ -8,9 +8,8 @@ import pytest
 
 from servicepulse.schemas.events import InvoicePosting
 from servicepulse.simulator.finance import planted_cases
-from servicepulse.streams.finance.agents import load_window
-from servicepulse.streams.finance.review import FinanceControls
 from servicepulse.streams.finance.suspense import open_items
+from servicepulse.streams.readback.finance_review import load_window
 from tests.factories.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
@@ -19,7 +18,7 @@ START = date(2026, 3, 2)
 
 
 def test_every_planted_case_is_found(pipeline: Pipeline) -> None:
-    pipeline.env |= {"FINANCE__CONTROLS_INTERVAL_S": "3"}
+    pipeline.env |= {"READBACK__FINANCE_INTERVAL_S": "3"}
     pipeline.cli("simulate", "--days", "12", "--start", START.isoformat(), "--scale", "0.01", "--seed", "3",
                  timeout=180)
     pipeline.start_worker()
@@ -44,6 +43,6 @@ def test_every_planted_case_is_found(pipeline: Pipeline) -> None:
                       for i in open_items(suspense))
     view = sorted(pipeline.rows("SELECT company, account, voucher, amount_ore, opened_on FROM v_suspense_open_items"))
     assert len(view) > 5 and view == expected
-    _, _, items = load_window(pipeline.client(), FinanceControls())
+    _, _, items = load_window(pipeline.client(), lookback_days=45, invoice_horizon_days=100)
     assert sorted((i.company, i.account, f"{i.voucher_series} {i.voucher_number}", i.open_ore, i.opened_on)
                   for i in items) == expected

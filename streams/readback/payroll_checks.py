@@ -1,0 +1,246 @@
+"""The payroll run checks: when a run's closed header arrives, wait until its lines are stored, read the run
+back from ClickHouse and run every payroll rule over it; also the rerun of chosen rules over stored runs.
+
+The per-run rules compare across the whole run (shared bank accounts, duplicates, the previous run), so they
+run over the run as stored, which is exact, rather than over per-event state that a redelivery would skew.
+A redelivered header checks the run again and re-emits the same finding ids. Nothing here logs personal
+data: the restricted table is read for the fields the rules need (protected flag, birth date, employment
+dates, bank-account hashes), never for personnummer or names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import time as _time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from itertools import starmap
+from typing import Any
+
+import faust
+import structlog
+from clickhouse_connect.driver.client import Client
+
+from servicepulse.config import Settings
+from servicepulse.connectors.clickhouse import ThreadClients
+from servicepulse.connectors.serde import DecodeError, WireCodec
+from servicepulse.schemas.events import Finding, PayrollRun, PayrollRunKind, PayrollRunStatus
+
+from ..emit import send_all
+from ..payroll.controls import EmployeeTotals, Line, RunContext, UrgentRunSummary, evaluate_run, urgent_payments
+from ..payroll.people import Person, subject_for
+from ..payroll.sampling import Sample, monetary_unit_sample, simple_random_sample
+from .payroll_people import DEFAULT_SALT
+from .queries import query, rows
+
+__all__ = [
+    "EXIT_CHECK_FAILED",
+    "RunCheck",
+    "check_run",
+    "closed_runs",
+    "load_context",
+    "register",
+    "save_rerun",
+    "stored_line_count",
+    "urgent_runs",
+    "wait_for_lines",
+]
+
+log = structlog.get_logger(__name__)
+
+# Exit status of a worker whose run check failed (so the header is redelivered to the next worker).
+EXIT_CHECK_FAILED = 70
+
+_FINDING_COLUMNS = ("finding_id", "rule_id", "rule_version", "severity", "subject_type", "subject_id", "company",
+                    "occurred_at", "detected_at", "summary", "evidence_json", "source_event_ids")
+
+
+def stored_line_count(client: Client, run: PayrollRun) -> int:
+    return int(rows(client, "payroll_stored_lines", customer=run.customer, run_id=run.run_id)[0][0])
+
+
+def wait_for_lines(client: Client, run: PayrollRun, timeout_s: float, poll_s: float = 0.5) -> int:
+    """Lines of the run stored so far, waiting until they reach the closed header's line_count."""
+    deadline = _time.monotonic() + timeout_s
+    while True:
+        seen = stored_line_count(client, run)
+        if run.line_count is None or seen >= run.line_count or _time.monotonic() > deadline:
+            return seen
+        _time.sleep(poll_s)
+
+
+def _lines(client: Client, run: PayrollRun) -> list[Line]:
+    result = query(client, "payroll_run_lines", customer=run.customer, run_id=run.run_id)
+    # The columns are selected in Line's field order and already have their types (Decimal, int, date).
+    # Building 1.2 M tuples with the cyclic GC on spends most of the time in GC passes over objects that
+    # cannot form cycles (measured: 4 µs a line with it, well under 1 µs without), so it pauses here.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return list(starmap(Line, result.result_rows))
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _people(client: Client, run: PayrollRun) -> dict[str, Person]:
+    return {str(row[0]): Person(str(row[0]), bool(row[1]), *row[2:])
+            for row in rows(client, "payroll_run_people", customer=run.customer, run_id=run.run_id)}
+
+
+def _previous(client: Client, run: PayrollRun) -> dict[str, EmployeeTotals]:
+    found = rows(client, "payroll_previous_run", customer=run.customer, pay_date=run.pay_date, run_id=run.run_id)
+    if not found:
+        return {}
+    previous = str(found[0][0])
+    return {str(e): EmployeeTotals(previous, int(g), int(n))
+            for e, g, n in rows(client, "payroll_run_totals", customer=run.customer, run_id=previous)}
+
+
+def urgent_runs(client: Client, run: PayrollRun) -> list[UrgentRunSummary]:
+    """The closed urgent runs of the run's customer and period, with how many employees each paid."""
+    return [UrgentRunSummary(str(r), str(c), str(p), d, ch, int(n or 0), int(net or 0))
+            for r, c, p, d, ch, net, n in rows(client, "payroll_urgent_runs", customer=run.customer,
+                                               period=run.period)]
+
+
+def load_context(client: Client, run: PayrollRun, salt: str = DEFAULT_SALT) -> RunContext:
+    return RunContext(run, _lines(client, run), _people(client, run), _previous(client, run), salt)
+
+
+@dataclass(frozen=True)
+class RunCheck:
+    run_id: str
+    line_count: int
+    lines_seen: int
+    findings: list[Finding]
+    samples: list[Sample]
+    seconds: float
+
+
+def check_run(client: Client, run: PayrollRun, *, wait_s: float = 300.0, salt: str = DEFAULT_SALT,
+              sample_size: int = 25, now: datetime | None = None) -> RunCheck:
+    """Every rule over a closed run once all its lines are stored; samples for a main run, stored here."""
+    started = _time.monotonic()
+    seen = wait_for_lines(client, run, wait_s)
+    findings: list[Finding] = []
+    samples: list[Sample] = []
+    if run.kind is PayrollRunKind.urgent:
+        findings = urgent_payments(urgent_runs(client, run), now=now)
+    else:
+        ctx = load_context(client, run, salt)
+        findings = evaluate_run(ctx, now=now)
+        documents: dict[str, int] = {}
+        for line in ctx.lines:
+            if line.category == "net":
+                subject = subject_for(line.employee_id, ctx.people.get(line.employee_id), salt)
+                documents[subject] = documents.get(subject, 0) + line.amount_ore
+        samples = [simple_random_sample(run.run_id, documents, sample_size),
+                   monetary_unit_sample(run.run_id, documents, sample_size)]
+        _save_samples(client, samples)
+    seconds = _time.monotonic() - started
+    client.insert("payroll_run_checks",
+                  [[run.run_id, run.kind.value, run.customer, run.line_count or 0, seen, len(findings), seconds,
+                    datetime.now(UTC)]],
+                  column_names=["run_id", "kind", "customer", "line_count", "lines_seen", "findings", "seconds",
+                                "checked_at"])
+    return RunCheck(run.run_id, run.line_count or 0, seen, findings, samples, seconds)
+
+
+def _save_samples(client: Client, samples: Iterable[Sample]) -> None:
+    now = datetime.now(UTC)
+    out = [[s.run_id, s.method, s.seed, s.size, s.population, s.population_ore, s.interval_ore, s.start_ore,
+            list(s.documents), now] for s in samples]
+    client.insert("payroll_samples", out,
+                  column_names=["run_id", "method", "seed", "size", "population", "population_ore", "interval_ore",
+                                "start_ore", "documents", "drawn_at"])
+
+
+def closed_runs(client: Client, start: date, end: date) -> list[PayrollRun]:
+    """Closed run headers with a pay date in [start, end], oldest first."""
+    result = query(client, "payroll_closed_runs", first=start, last=end)
+    names = result.column_names
+    out = []
+    for row in result.result_rows:
+        values: dict[str, Any] = dict(zip(names, row, strict=True))
+        values["occurred_at"] = values["occurred_at"].astimezone(UTC) if values["occurred_at"].tzinfo else \
+            values["occurred_at"].replace(tzinfo=UTC)
+        out.append(PayrollRun(**values))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, StrEnum) else value
+
+
+def save_rerun(client: Client, rerun_id: str, parameters_json: str, findings: Sequence[Finding]) -> int:
+    now = datetime.now(UTC)
+    out = [[rerun_id, parameters_json, *(_plain(getattr(f, c)) for c in _FINDING_COLUMNS), now] for f in findings]
+    if out:
+        client.insert("findings_rerun", out, column_names=["rerun_id", "parameters_json", *_FINDING_COLUMNS,
+                                                           "rerun_at"])
+    return len(out)
+
+
+class _Checker:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._clients = ThreadClients(settings.clickhouse)
+
+    def stored(self, run: PayrollRun) -> int:
+        return stored_line_count(self._clients.get(), run)
+
+    def check(self, run: PayrollRun) -> RunCheck:
+        return check_run(self._clients.get(), run, wait_s=0,
+                         salt=self._settings.payroll.pseudonym_key.get_secret_value())
+
+    async def wait_for_lines(self, run: PayrollRun) -> None:
+        """Until the run's lines are all stored (or the wait ends); sleeps in the event loop, so a stopping
+        worker cancels it instead of waiting on a blocked thread."""
+        conf = self._settings.readback
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + conf.payroll_wait_for_lines_s
+        while run.line_count is not None and loop.time() < deadline:
+            if await asyncio.to_thread(self.stored, run) >= run.line_count:
+                return
+            await asyncio.sleep(conf.payroll_poll_s)
+
+
+def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
+    topics = settings.kafka.topics
+    source = app.topic(topics.payroll_runs, key_type=bytes, value_type=bytes)
+    output = app.topic(topics.findings, key_type=bytes, value_type=bytes)
+    checker = _Checker(settings)
+
+    async def run(stream: faust.StreamT) -> None:
+        async for events in stream.take_events(settings.sink.batch_max, settings.sink.batch_within_s):
+            for event in events:
+                try:
+                    header = codec.decode(event.message.value, PayrollRun)
+                except DecodeError:
+                    continue  # the sink dead-letters it
+                if header.status is not PayrollRunStatus.closed:
+                    continue
+                try:
+                    await checker.wait_for_lines(header)
+                    result = await asyncio.to_thread(checker.check, header)
+                    await send_all(output, codec, result.findings)
+                except Exception as exc:
+                    # take_events acks in a `finally`: leave before the ack so the header is redelivered.
+                    log.critical("payroll run check failed; worker stops so the run is checked again",
+                                 run_id=header.run_id, error=type(exc).__name__)
+                    os._exit(EXIT_CHECK_FAILED)
+                log.info("payroll run checked", run_id=result.run_id, line_count=result.line_count,
+                         lines_seen=result.lines_seen, findings=len(result.findings),
+                         samples=len(result.samples), seconds=round(result.seconds, 2))
+                if result.lines_seen < result.line_count:
+                    log.warning("payroll run checked before all its lines were stored", run_id=result.run_id,
+                                line_count=result.line_count, lines_seen=result.lines_seen)
+
+    # Per-event on the run headers (each partition's owner checks its runs), not a leader timer: a closed
+    # header is the trigger, and the check is exact whichever worker runs it.
+    app.agent(source, name="payroll-controls")(run)
