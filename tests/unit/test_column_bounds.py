@@ -194,3 +194,54 @@ def test_calls_csv_rejects_out_of_range_rows() -> None:
     records, errors = _parse("calls-csv", text)
     assert [r.line for r in records] == [2] and [e.line for e in errors] == [3, 4]
     assert all("ClickHouse column" in e.reason for e in errors)
+
+
+DATA = Path(__file__).parents[1] / "data" / "finance"
+
+
+def test_bgmax_rejects_a_payment_date_the_tables_cannot_hold() -> None:
+    text = (DATA / "bgmax_valid.txt").read_text(encoding="latin-1")
+    valid, valid_errors = _parse_bytes("bgmax", text.encode("latin-1"))
+    assert valid and not valid_errors
+    lines = text.splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if line.startswith("15"))
+    lines[first] = lines[first][:37] + "19000101" + lines[first][45:]
+    records, errors = _parse_bytes("bgmax", "".join(lines).encode("latin-1"))
+    assert errors and all("ClickHouse column" in e.reason for e in errors)
+    assert len(records) + len(errors) == len(valid)  # every payment of that deposit rejected, with its record
+
+
+def test_camt054_rejects_a_booking_date_the_tables_cannot_hold() -> None:
+    text = (DATA / "camt054_valid.xml").read_text(encoding="utf-8")
+    valid, _ = _parse_bytes("camt054", text.encode())
+    bad = re.sub(r"<BookgDt>\s*<Dt>[^<]+</Dt>", "<BookgDt><Dt>2150-01-01</Dt>", text, count=1)
+    assert bad != text
+    records, errors = _parse_bytes("camt054", bad.encode())
+    assert errors and all("ClickHouse column" in e.reason for e in errors) and all(e.line > 1 for e in errors)
+    assert len(records) < len(valid)
+
+
+def _parse_bytes(fmt: str, data: bytes) -> tuple[list[Record], list[ParseError]]:
+    out = list(get_parser(fmt)(io.BytesIO(data)))
+    return [r for r in out if isinstance(r, Record)], [e for e in out if isinstance(e, ParseError)]
+
+
+PAXML = Path(__file__).parents[1] / "data" / "payroll" / "main-202611.paxml"
+
+
+def test_paxml_rejects_a_pay_line_date_the_tables_cannot_hold() -> None:
+    text = PAXML.read_text(encoding="utf-8")
+    valid, valid_errors = _parse_bytes("paxml", text.encode())  # the sample has two planted bad lines
+    bad = text.replace("<datumfrom>2026-10-17T00:00:00</datumfrom>", "<datumfrom>1900-01-01T00:00:00</datumfrom>")
+    assert bad != text
+    records, errors = _parse_bytes("paxml", bad.encode())
+    (error,) = [e for e in errors if e not in valid_errors]
+    assert "ClickHouse column" in error.reason and error.line > 1
+    assert len(records) == len(valid) - 1
+
+
+def test_paxml_rejects_the_whole_run_when_its_header_cannot_be_stored() -> None:
+    text = PAXML.read_text(encoding="utf-8")
+    bad = re.sub(r"<betaldatum>[^<]+</betaldatum>", "<betaldatum>2150-01-01</betaldatum>", text)
+    records, errors = _parse_bytes("paxml", bad.encode())
+    assert records == [] and any("rejected whole" in e.reason for e in errors)
