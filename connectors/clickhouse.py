@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import struct
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from importlib import resources
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -14,18 +17,22 @@ from urllib.parse import unquote, urlparse
 import clickhouse_connect
 import structlog
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DataError
 
 from servicepulse.config import ClickHouseSettings
 
 __all__ = [
+    "InsertFailure",
     "Migration",
     "ThreadClients",
+    "classify_insert_error",
     "connect",
     "dedup_token",
     "insert_rows",
     "load_migrations",
     "migrate",
     "read_watermarks",
+    "refusal_reason",
     "scalar_int",
     "wait_for_clickhouse",
 ]
@@ -144,6 +151,107 @@ def dedup_token(table: str, ranges: Sequence[tuple[str, int, int, int]]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class InsertFailure(StrEnum):
+    """What a failed insert means for the rows in it."""
+
+    transient = "transient"  # the store is unreachable, slow or busy: the same insert can succeed later
+    refused = "refused"  # the store refuses these rows for their content: retrying never helps, splitting does
+    setup = "setup"  # the store refuses every insert (missing table, no rights): no row is to blame
+
+
+# Server error codes that depend on the values inserted (ClickHouse src/Common/ErrorCodes.cpp).
+_REFUSED_CODES = frozenset({
+    6,  # CANNOT_PARSE_TEXT
+    26,  # CANNOT_PARSE_QUOTED_STRING
+    27,  # CANNOT_PARSE_INPUT_ASSERTION_FAILED
+    36,  # BAD_ARGUMENTS
+    38,  # CANNOT_PARSE_DATE
+    41,  # CANNOT_PARSE_DATETIME
+    43,  # ILLEGAL_TYPE_OF_ARGUMENT
+    53,  # TYPE_MISMATCH
+    62,  # SYNTAX_ERROR
+    69,  # ARGUMENT_OUT_OF_BOUND
+    70,  # CANNOT_CONVERT_TYPE
+    72,  # CANNOT_PARSE_NUMBER
+    117,  # INCORRECT_DATA
+    128,  # TOO_LARGE_ARRAY_SIZE
+    131,  # TOO_LARGE_STRING_SIZE
+    190,  # SIZES_OF_ARRAYS_DONT_MATCH
+    321,  # VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+    407,  # DECIMAL_OVERFLOW
+    469,  # VIOLATED_CONSTRAINT
+})
+# Codes that say the store or the schema is wrong for every row: splitting would dead-letter all of them.
+_SETUP_CODES = frozenset({
+    8,  # THERE_IS_NO_COLUMN
+    10,  # NOT_FOUND_COLUMN_IN_BLOCK
+    16,  # NO_SUCH_COLUMN_IN_TABLE
+    20,  # NUMBER_OF_COLUMNS_DOESNT_MATCH
+    47,  # UNKNOWN_IDENTIFIER
+    60,  # UNKNOWN_TABLE
+    81,  # UNKNOWN_DATABASE
+    164,  # READONLY
+    497,  # ACCESS_DENIED
+    516,  # AUTHENTICATION_FAILED
+})
+# Everything else with a code (159 TIMEOUT_EXCEEDED, 202/203 too many queries/connections, 209/210 socket and
+# network, 241 memory, 242 read-only replica, 252 too many parts, 319, 394, 999, 1000 ...) is transient: an
+# unknown code is retried rather than turned into dead letters.
+
+_CODE = re.compile(r"\bcode:?\s*(\d+)", re.IGNORECASE)
+
+
+def _error_code(exc: BaseException) -> int | None:
+    code = getattr(exc, "code", None)
+    if isinstance(code, int):
+        return code
+    found = _CODE.search(str(exc))
+    return int(found.group(1)) if found else None
+
+
+def classify_insert_error(exc: BaseException) -> InsertFailure:
+    """Transient, refused for the rows' content, or a setup error; pure, from the exception alone."""
+    code = _error_code(exc)
+    if code is not None:
+        if code in _REFUSED_CODES:
+            return InsertFailure.refused
+        if code in _SETUP_CODES:
+            return InsertFailure.setup
+        return InsertFailure.transient
+    # No server code: the client could not serialise a value (a date before 1970 into Date, an int beyond
+    # Int64); clickhouse-connect raises DataError, or the bare conversion error escapes.
+    if isinstance(exc, DataError | struct.error | OverflowError | TypeError | ValueError | UnicodeError):
+        return InsertFailure.refused
+    return InsertFailure.transient  # connection refused or reset, timeouts, HTTP errors
+
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_LONG_NUMBER = re.compile(r"\d[\d\- ]{5,}\d")
+_TRAILERS = re.compile(r"\s*\((?:version [^)]*|for url [^)]*)\)|\s*Stack trace.*$", re.S)
+_COLUMN_VALUES = re.compile(r"(Column values|Values|Row \d+):.*?(?=\.\s|$)", re.S)
+
+
+def refusal_reason(exc: BaseException, limit: int = 500) -> str:
+    """The store's message for a refused row, without the values: quoted literals and long numbers (which may
+    be personnummer or names) are masked, server trailers dropped, the cause of a client-side error kept."""
+    text = str(exc)
+    cause = exc.__cause__
+    if cause is not None and str(cause) and str(cause) not in text:
+        text += f" ({type(cause).__name__}: {cause})"
+    text = text.replace("Received ClickHouse exception, ", "").replace("server response: ", "")
+    text = _TRAILERS.sub("", text)
+    text = _COLUMN_VALUES.sub(r"\1: <values>", text)
+    text = _QUOTED.sub("<value>", text)
+    text = _LONG_NUMBER.sub("<number>", text)
+    text = " ".join(text.split())
+    return (text[: limit - 1] + "…") if len(text) > limit else text or type(exc).__name__
+
+
+def backoff_s(attempt: int, base_s: float = 0.4, cap_s: float = 5.0) -> float:
+    """Exponential delay before retry `attempt` (1, 2, ...), capped."""
+    return min(base_s * 2.0 ** (attempt - 1), cap_s)
+
+
 def insert_rows(
     client: Client,
     table: str,
@@ -151,20 +259,24 @@ def insert_rows(
     rows: Sequence[Sequence[Any]],
     token: str,
     retries: int = 5,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """One insert with bounded retries; the token makes a retry of an applied insert harmless."""
+    """One insert; only transient failures are retried (backing off, bounded), and the token makes a retry of
+    an applied insert harmless. A refused or setup failure is raised at once: retrying cannot change it."""
     attempt = 0
     while True:
         try:
             client.insert(table, rows, column_names=list(columns), settings={"insert_deduplication_token": token})
             return
         except Exception as exc:
+            kind = classify_insert_error(exc)
             attempt += 1
-            if attempt > retries:
+            if kind is not InsertFailure.transient or attempt > retries:
                 raise
-            delay = min(0.2 * 2**attempt, 5.0)
-            log.warning("insert failed, retrying", table=table, attempt=attempt, delay_s=delay, error=str(exc))
-            time.sleep(delay)
+            delay = backoff_s(attempt)
+            log.warning("insert failed, retrying", table=table, attempt=attempt, delay_s=delay,
+                        error=refusal_reason(exc))
+            sleep(delay)
 
 
 def read_watermarks(client: Client, table: str) -> dict[tuple[str, int], int]:

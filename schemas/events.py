@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
+    "DATETIME_MAX",
+    "DATETIME_MIN",
+    "DATE_MAX",
+    "DATE_MIN",
     "EVENT_MODELS",
+    "INT32_FIELDS",
+    "INT64_MAX",
+    "INT64_MIN",
+    "STRING_MAX",
     "Alert",
     "AlertState",
     "CallEvent",
@@ -36,6 +44,52 @@ __all__ = [
 ]
 
 
+# What the ClickHouse columns can hold (connectors/migrations): a value outside these is refused by the
+# store, or silently wrapped, so the models refuse it first and the importers reject the line.
+DATE_MIN = date(1970, 1, 1)  # ClickHouse Date: 1970-01-01 .. 2149-06-06
+DATE_MAX = date(2149, 6, 6)
+# DateTime64(3, tz): 1900-01-01 .. 2299-12-31 in the column's zone; a day of margin covers every zone offset.
+DATETIME_MIN = datetime(1900, 1, 2, tzinfo=UTC)
+DATETIME_MAX = datetime(2299, 12, 30, 23, 59, 59, 999000, tzinfo=UTC)
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+# Integer fields stored as Int32 (every other int is Int64).
+INT32_FIELDS = frozenset({"rule_version", "source_partition"})
+# Strings and bytes: no table has a limit, but a value this long is never a real field of these events.
+STRING_MAX = 64 * 1024
+# JSON documents and raw payloads carry more; a Kafka message is 1 MiB by default.
+LONG_FIELDS = frozenset({"evidence_json", "details_json", "payload"})
+LONG_MAX = 4 * 1024 * 1024
+
+
+def _column_problem(name: str, value: Any) -> str | None:
+    """Why `value` cannot be stored in the column of field `name`, or None when it fits."""
+    if value is None or isinstance(value, bool | StrEnum):
+        return None
+    if isinstance(value, datetime):
+        if not DATETIME_MIN <= value <= DATETIME_MAX:
+            return f"{value.isoformat()} is outside {DATETIME_MIN:%Y-%m-%d} .. {DATETIME_MAX:%Y-%m-%d}"
+    elif isinstance(value, date):
+        if not DATE_MIN <= value <= DATE_MAX:
+            return f"{value.isoformat()} is outside {DATE_MIN.isoformat()} .. {DATE_MAX.isoformat()}"
+    elif isinstance(value, int):
+        low, high = (INT32_MIN, INT32_MAX) if name in INT32_FIELDS else (INT64_MIN, INT64_MAX)
+        if not low <= value <= high:
+            return f"{value} does not fit in {'Int32' if name in INT32_FIELDS else 'Int64'}"
+    elif isinstance(value, str | bytes):
+        limit = LONG_MAX if name in LONG_FIELDS else STRING_MAX
+        if len(value) > limit:
+            return f"{len(value)} characters, at most {limit}"
+    elif isinstance(value, list):
+        for item in value:
+            problem = _column_problem(name, item)
+            if problem:
+                return problem
+    return None
+
+
 class Event(BaseModel):
     """Base of all topic payloads. `topic_key` names the field used as the Kafka message key."""
 
@@ -43,6 +97,15 @@ class Event(BaseModel):
     schema_name: ClassVar[str]
     topic_attr: ClassVar[str]
     topic_key: ClassVar[str]
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _fits_column(cls, value: Any, info: ValidationInfo) -> Any:
+        # A validator, not narrower field types: the Avro schemas (and their registry ids) stay as they are.
+        problem = _column_problem(info.field_name or "", value)
+        if problem:
+            raise ValueError(f"does not fit its ClickHouse column: {problem}")
+        return value
 
     def key(self) -> bytes:
         return str(getattr(self, self.topic_key)).encode()
@@ -340,6 +403,7 @@ class DeadLetterKind(StrEnum):
     unknown_schema = "unknown_schema"
     invalid = "invalid"
     rejected = "rejected"
+    refused = "refused"
 
 
 class DeadLetter(Event):
@@ -352,13 +416,20 @@ class DeadLetter(Event):
     source_topic: str = Field(description="Topic, or file name for ingest errors")
     source_partition: int = Field(description="Partition; -1 for files")
     source_offset: int = Field(description="Offset; line or record number for files")
-    kind: DeadLetterKind = Field(description="undecodable, unknown_schema, invalid, rejected")
+    kind: DeadLetterKind = Field(description="undecodable, unknown_schema, invalid, rejected, refused")
     reason: str = Field(min_length=1, description="Why it was rejected, for people")
     schema_id: int | None = Field(None, description="Schema id in the message header, if any")
     stage: str = Field(description="Where it failed: sink, ingest:<format>, parser ...")
     source_key: bytes | None = Field(None, description="Raw message key")
     payload: bytes = Field(description="Raw payload as received")
     failed_at: AwareDatetime = Field(description="When it was rejected")
+
+    @field_validator("reason", "payload", mode="before")
+    @classmethod
+    def _truncated(cls, value: Any, info: ValidationInfo) -> Any:
+        # A dead letter must always be constructible: an oversized reason or payload is cut, never refused.
+        limit = LONG_MAX if info.field_name == "payload" else STRING_MAX
+        return value[:limit] if isinstance(value, str | bytes) and len(value) > limit else value
 
     def key(self) -> bytes:
         # All dead letters of one source partition share a key, so their order follows the source.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import struct
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from servicepulse.connectors.serde import DecodeError, WireCodec
 from servicepulse.schemas.events import (
@@ -15,6 +16,7 @@ from servicepulse.schemas.events import (
     CaseEvent,
     Complaint,
     DeadLetter,
+    DeadLetterKind,
     Event,
     Finding,
     InvoicePosting,
@@ -27,9 +29,15 @@ __all__ = [
     "TABLES",
     "BatchResult",
     "Message",
+    "Pending",
+    "Step",
     "TableSpec",
     "dead_letter_for",
     "decode_batch",
+    "insert_isolating",
+    "plan_writes",
+    "ranges_of",
+    "refused_dead_letter",
 ]
 
 META_COLUMNS = ("_topic", "_partition", "_offset")
@@ -79,6 +87,8 @@ class BatchResult:
     skipped: int = 0
     # (topic, partition, first offset, last offset) of the rows, for the deduplication token.
     ranges: list[tuple[str, int, int, int]] = field(default_factory=list)
+    # The message each row came from (same order as `rows`), for a dead letter if the store refuses the row.
+    sources: list[Message] = field(default_factory=list)
 
 
 def _value(v: Any) -> Any:
@@ -141,6 +151,130 @@ def decode_batch(
         lasts[(topic, partition)] = offset
         values = event.__dict__
         result.rows.append([_value(values[name]) for name in fields] + [topic, partition, offset])
+        result.sources.append(msg)
     result.ranges = [(t, p, firsts[(t, p)], lasts[(t, p)]) for (t, p) in firsts]
     return result
 
+
+
+# --------------------------------------------------------------------------- writing a batch in order
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One row waiting for its insert, with the message it came from."""
+
+    row: list[Any]
+    source: Message
+
+    @property
+    def position(self) -> tuple[str, int, int]:
+        topic, partition, offset = self.row[-3:]
+        return str(topic), int(partition), int(offset)
+
+
+@dataclass(frozen=True)
+class Step:
+    """Either dead letters to send or rows to insert; a batch is written as a list of these, in order."""
+
+    rows: list[Pending] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+def _dead_position(letter: DeadLetter) -> tuple[str, int, int]:
+    return letter.source_topic, letter.source_partition, letter.source_offset
+
+
+def plan_writes(result: BatchResult) -> list[Step]:
+    """The batch's rows and dead letters as steps in source-position order.
+
+    The replay guard skips every offset at or below a partition's watermark, in the raw table and in
+    `dead_letters` alike (a dead letter counts at the rejected message's position). So, per partition, a dead
+    letter must be sent before any later row is inserted (or a crash in between loses it), and dead letters
+    must reach their topic in offset order (or a later one's watermark hides an earlier one). Rows are
+    ordered by position, and a run of rows is cut wherever a dead letter of the same partition falls inside
+    it; without dead letters the batch is one step, one insert.
+    """
+    pending = sorted((Pending(row, src) for row, src in zip(result.rows, result.sources, strict=True)),
+                     key=lambda p: p.position)
+    items: list[tuple[tuple[str, int, int], int, Pending | DeadLetter]] = [(p.position, 1, p) for p in pending]
+    items += [(_dead_position(d), 0, d) for d in result.dead_letters]
+    steps: list[Step] = []
+    for _where, _order, item in sorted(items, key=lambda i: (i[0], i[1])):
+        if isinstance(item, Pending):
+            if not steps or not steps[-1].rows:
+                steps.append(Step(rows=[]))
+            steps[-1].rows.append(item)
+        else:
+            if not steps or not steps[-1].dead_letters:
+                steps.append(Step(dead_letters=[]))
+            steps[-1].dead_letters.append(item)
+    return steps
+
+
+def ranges_of(rows: Sequence[Pending]) -> list[tuple[str, int, int, int]]:
+    """(topic, partition, first, last) of some rows: the exact offsets a (sub-)insert covers, for its token."""
+    spans: dict[tuple[str, int], tuple[int, int]] = {}
+    for p in rows:
+        topic, partition, offset = p.position
+        first, last = spans.get((topic, partition), (offset, offset))
+        spans[(topic, partition)] = (min(first, offset), max(last, offset))
+    return [(t, p, a, b) for (t, p), (a, b) in spans.items()]
+
+
+T = TypeVar("T")
+
+
+def insert_isolating(
+    items: Sequence[T],
+    insert: Callable[[Sequence[T]], None],
+    is_refusal: Callable[[Exception], bool],
+    on_refused: Callable[[T, Exception], None],
+) -> int:
+    """Insert `items`; a chunk the store refuses for its content is halved until each refused item stands
+    alone and goes to `on_refused`; any other error propagates. Chunks are inserted left to right, so with
+    items in offset order no later row is stored before an earlier one is stored or refused. Returns the
+    number of insert calls (1 when nothing is refused)."""
+    calls = 0
+
+    def attempt(chunk: Sequence[T]) -> None:
+        nonlocal calls
+        calls += 1
+        try:
+            insert(chunk)
+        except Exception as exc:
+            if not is_refusal(exc):
+                raise
+            if len(chunk) == 1:
+                on_refused(chunk[0], exc)
+                return
+            middle = len(chunk) // 2
+            attempt(chunk[:middle])
+            attempt(chunk[middle:])
+
+    if items:
+        attempt(items)
+    return calls
+
+
+_HEADER = struct.Struct(">bI")
+
+
+def refused_dead_letter(table: str, source: Message, reason: str, now: datetime | None = None) -> DeadLetter:
+    """The dead letter of a message whose row the store refused: where it came from, the raw key and payload."""
+    schema_id = None
+    if source.value and len(source.value) >= _HEADER.size:
+        magic, found = _HEADER.unpack_from(source.value)
+        schema_id = found if magic == 0 else None
+    return DeadLetter(
+        source_topic=source.topic,
+        source_partition=source.partition,
+        source_offset=source.offset,
+        kind=DeadLetterKind.refused,
+        reason=reason,
+        schema_id=schema_id,
+        stage=f"sink:{table}",
+        source_key=source.key,
+        payload=source.value or b"",
+        failed_at=now or datetime.now(UTC),
+    )

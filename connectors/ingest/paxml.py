@@ -392,7 +392,13 @@ def _build_run(doc: PaxmlDocument, pending: list[_Pending], created: str | None)
         lines.append(Record(p.sourceline, event))
     header = {"run_id": run_id, "kind": kind, "customer": doc.company, "period": period, "pay_date": pay_date,
               "payment_channel": "bank file" if kind is PayrollRunKind.main else None, "source": _SOURCE}
-    opened = PayrollRun(event_id=f"{run_id}:opened", status=PayrollRunStatus.opened, occurred_at=at, **header)
-    closed = PayrollRun(event_id=f"{run_id}:closed", status=PayrollRunStatus.closed, occurred_at=at,
-                        line_count=len(lines), gross_ore=gross, net_ore=net, **header)
+    try:
+        opened = PayrollRun(event_id=f"{run_id}:opened", status=PayrollRunStatus.opened, occurred_at=at, **header)
+        closed = PayrollRun(event_id=f"{run_id}:closed", status=PayrollRunStatus.closed, occurred_at=at,
+                            line_count=len(lines), gross_ore=gross, net_ore=net, **header)
+    except ValidationError as exc:
+        # Lines without their run header would never be checked: the run is rejected whole.
+        doc.errors.append(ParseError(pending[0].sourceline, f"payroll run {run_id} rejected whole: {describe(exc)}",
+                                     b""))
+        return
     doc.records = [Record(0, opened), *lines, Record(0, closed)]

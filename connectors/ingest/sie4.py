@@ -254,6 +254,8 @@ def _finish(voucher: _Voucher, meta: dict[str, str], ordinal: int) -> Iterator[R
     company = _company(meta)
     number = voucher.number or f"#{ordinal}"
     recorded = datetime.combine(voucher.reg_date or voucher.ver_date, time(12), STOCKHOLM)
+    records: list[Record[InvoicePosting]] = []
+    errors: list[ParseError] = []
     for idx, (lineno, account, amount, trans_date, trans_text) in enumerate(voucher.trans, start=1):
         try:
             event = InvoicePosting(
@@ -265,6 +267,9 @@ def _finish(voucher: _Voucher, meta: dict[str, str], ordinal: int) -> Iterator[R
                 recorded_at=recorded, source="sie4",
             )
         except ValidationError as exc:
-            yield ParseError(lineno, describe(exc), raw)
+            errors.append(ParseError(lineno, f"voucher {voucher.series} {voucher.number} rejected whole: "
+                                     f"{describe(exc)}", raw))
             continue
-        yield Record(lineno, event)
+        records.append(Record(lineno, event))
+    # Half a voucher would not balance: one posting the tables cannot hold rejects all of them.
+    yield from errors or records

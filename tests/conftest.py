@@ -1,4 +1,4 @@
-"""Real broker and real ClickHouse for integration tests; every test gets its own topics, group and database.
+"""Real broker and real ClickHouse for the integration and fault suites: each test its own topics, group, database.
 
 Backend: the embedded default (Tansu + the chdb store) unless Docker answers, in which case Apache Kafka and
 ClickHouse server run in testcontainers. SERVICEPULSE_TEST_BACKEND=embedded|containers forces one.
