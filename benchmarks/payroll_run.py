@@ -29,8 +29,8 @@ from pathlib import Path
 
 from servicepulse.domain.calendar import is_working_day
 from servicepulse.simulator.payroll import PlantedRun, planted_main_run, previous_run_lines
-from servicepulse.streams.payroll.controls import Line, RunContext, evaluate_run, urgent_payments
 from servicepulse.streams.payroll.planted import context_for, score, urgent_summaries
+from servicepulse.streams.payroll.rules import Line, RunContext, evaluate_run, urgent_payments
 
 
 def pad(planted: PlantedRun, ctx: RunContext, per_employee: int) -> RunContext:

@@ -71,10 +71,10 @@ def rerun(
     import orjson
 
     from servicepulse.connectors.clickhouse import connect
+    from servicepulse.domain.rules import stable_id
     from servicepulse.schemas.events import PayrollRunKind
-    from servicepulse.streams.payroll.controls import UrgentPayment, evaluate_run, rule_by_id, urgent_payments
+    from servicepulse.streams.payroll.rules import URGENT_PAYMENT, evaluate_run, rule_by_id, urgent_payments
     from servicepulse.streams.payroll.store import closed_runs, load_context, save_rerun, urgent_runs
-    from servicepulse.streams.rules import stable_id
 
     settings = settings_and_logging()
     key = settings.payroll.pseudonym_key.get_secret_value()
@@ -95,7 +95,7 @@ def rerun(
     client = connect(settings.clickhouse)
     runs = closed_runs(client, first, last)
     found = []
-    if isinstance(chosen, UrgentPayment):
+    if chosen.rule_id == URGENT_PAYMENT.rule_id:
         groups = {(r.customer, r.period): r for r in runs if r.kind is PayrollRunKind.urgent}
         summaries = [s for r in groups.values() for s in urgent_runs(client, r)]
         found = urgent_payments(summaries, chosen)

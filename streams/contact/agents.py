@@ -14,12 +14,12 @@ import structlog
 
 from servicepulse.config import Settings
 from servicepulse.connectors.serde import WireCodec
+from servicepulse.domain.calendar import WorkingCalendar
 
 from ..complaints.rules import ComplaintStory
 from ..emit import send_all
-from .alerts import PendingItem
-from .clocks import WorkingCalendar
 from .monitor import Bucket, SlaMonitor
+from .rules import PendingItem
 
 __all__ = ["register"]
 

@@ -15,12 +15,12 @@ import structlog
 from servicepulse.config import Settings
 from servicepulse.connectors.clickhouse import ThreadClients
 from servicepulse.connectors.serde import WireCodec
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import Alert, Event, Finding, InvoicePosting, PostingKind
 
 from ..emit import register_rule_agent, send_all
-from ..rules import STOCKHOLM
-from .controls import SuspensePostingRule, suspense_posting
 from .review import FinanceControls, review
+from .rules import SUSPENSE_POSTING, suspense_posting
 from .suspense import OpenItem, aged_alerts
 
 __all__ = ["load_window", "register"]
@@ -32,7 +32,7 @@ _FIELDS = tuple(InvoicePosting.model_fields)
 
 def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     topics = settings.kafka.topics
-    rule = SuspensePostingRule()
+    rule = SUSPENSE_POSTING
 
     def step(posting: Event) -> Iterable[Event]:
         assert isinstance(posting, InvoicePosting)
@@ -94,7 +94,7 @@ def load_window(client: Any, controls: FinanceControls) -> tuple[
     if not newest or str(newest).startswith("1970"):
         return [], {}, []
     lookback = int(controls.lookback_days)
-    horizon = lookback + int(controls.payments.invoice_horizon_days)
+    horizon = lookback + int(controls.invoice_horizon_days)
     sql = (
         f"SELECT {', '.join(_FIELDS)} FROM invoice_postings FINAL "
         "WHERE kind IN ('supplier_invoice', 'incoming_payment', 'outgoing_payment') "

@@ -10,8 +10,8 @@ import orjson
 from servicepulse.schemas.events import Finding
 from servicepulse.simulator.payroll import PlantedRun
 
-from .controls import EmployeeTotals, Line, RunContext, UrgentRunSummary
 from .people import Person, bank_hash, subject_for
+from .rules import EmployeeTotals, Line, RunContext, UrgentRunSummary
 
 __all__ = ["Score", "context_for", "score", "urgent_summaries"]
 

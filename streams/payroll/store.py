@@ -21,8 +21,8 @@ from clickhouse_connect.driver.client import Client
 from servicepulse.connectors.ingest.paxml import PersonRecord
 from servicepulse.schemas.events import Finding, PayrollRun, PayrollRunKind
 
-from .controls import EmployeeTotals, Line, RunContext, UrgentRunSummary, evaluate_run, urgent_payments
 from .people import Person, bank_hash, pseudonym, subject_for
+from .rules import EmployeeTotals, Line, RunContext, UrgentRunSummary, evaluate_run, urgent_payments
 from .sampling import Sample, monetary_unit_sample, simple_random_sample
 
 __all__ = [

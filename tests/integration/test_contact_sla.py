@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import CallEvent, Complaint
 from servicepulse.streams.contact.metrics import compute_windows
-from servicepulse.streams.rules import STOCKHOLM
 from tests.integration.conftest import Pipeline
 from tests.unit.test_contact_metrics import EXPECTED_15, contact, day_of_calls
 

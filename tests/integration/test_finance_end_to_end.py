@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import InvoicePosting, PostingKind
 from servicepulse.streams.finance.suspense import working_days_between
-from servicepulse.streams.rules import STOCKHOLM
 from tests.integration.conftest import Pipeline
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import CallEvent
 from servicepulse.streams.contact.metrics import compute_windows, hopping_windows, tumbling_window
-from servicepulse.streams.rules import STOCKHOLM
 
 DAY = datetime(2026, 3, 12, tzinfo=STOCKHOLM)
 

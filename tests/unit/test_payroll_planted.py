@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import orjson
 
 from servicepulse.simulator.payroll import planted_main_run
-from servicepulse.streams.payroll.controls import evaluate_run, urgent_payments
 from servicepulse.streams.payroll.planted import context_for, score, urgent_summaries
+from servicepulse.streams.payroll.rules import evaluate_run, urgent_payments
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -74,7 +74,7 @@ def test_planted_run_through_paxml_gives_the_same_findings() -> None:
     from servicepulse.connectors.ingest.paxml import read_document
     from servicepulse.schemas.events import PayLine
     from servicepulse.simulator.payroll import paxml_people, paxml_run
-    from servicepulse.streams.payroll.controls import Line, RunContext
+    from servicepulse.streams.payroll.rules import Line, RunContext
 
     planted = planted_main_run(seed=2, employees=300)
     company = planted.header.customer
