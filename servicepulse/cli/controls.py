@@ -53,7 +53,7 @@ def people(
             if error.raw.startswith(b"<person"):
                 errors += 1
                 console.print(f"[red]{path.name}:{error.line}[/]: {error.reason}")
-        total += save_people(client, doc.people, day, salt=settings.payroll.pseudonym_key.get_secret_value())
+        total += save_people(client, doc.people, day, salt=settings.payroll.key())
     # Counts only: names and personnummer are never printed.
     console.print(f"{total} people stored in payroll_people_restricted ({len(flagged)} protected in the side feed)")
     if errors:
@@ -77,7 +77,7 @@ def rerun(
     from servicepulse.streams.payroll.store import closed_runs, load_context, save_rerun, urgent_runs
 
     settings = settings_and_logging()
-    key = settings.payroll.pseudonym_key.get_secret_value()
+    key = settings.payroll.key()
     first, last = _date(start), _date(end)
     if last < first:
         fail("--to is before --from")
@@ -137,7 +137,7 @@ def plant(
 
     from .ingest import ingest
 
-    key = settings_and_logging().payroll.pseudonym_key.get_secret_value()
+    key = settings_and_logging().payroll.key()
     planted = planted_main_run(seed=seed, employees=employees)
     header = planted.header
     company, pay_date = header.customer, header.pay_date

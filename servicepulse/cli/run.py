@@ -78,6 +78,8 @@ def up(
     logs = run_dir / "logs"
     logs.mkdir(exist_ok=True)
     env = dict(os.environ)
+    if demo:
+        env["SERVICEPULSE_DEMO"] = "1"  # workers and the demo commands may use the demo pseudonym key
     broker: EmbeddedBroker | None = None
     store: subprocess.Popen[bytes] | None = None
     children: dict[str, subprocess.Popen[bytes]] = {}

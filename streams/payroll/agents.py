@@ -43,7 +43,7 @@ class _Checker:
 
     def check(self, run: PayrollRun) -> RunCheck:
         return check_run(self._client(), run, wait_s=0,
-                         salt=self._settings.payroll.pseudonym_key.get_secret_value())
+                         salt=self._settings.payroll.key())
 
     async def wait_for_lines(self, run: PayrollRun) -> None:
         """Until the run's lines are all stored (or the wait ends); sleeps in the event loop, so a stopping

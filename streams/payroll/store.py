@@ -26,7 +26,6 @@ from .rules import EmployeeTotals, Line, RunContext, UrgentRunSummary, evaluate_
 from .sampling import Sample, monetary_unit_sample, simple_random_sample
 
 __all__ = [
-    "DEFAULT_SALT",
     "RunCheck",
     "check_run",
     "closed_runs",
@@ -38,9 +37,6 @@ __all__ = [
     "wait_for_lines",
 ]
 
-# Salt of bank-account hashes and pseudonyms. Production should set its own secret here (see README).
-DEFAULT_SALT = "servicepulse"
-
 _PEOPLE_COLUMNS = ("employee_id", "personnummer", "coordination_number", "first_name", "last_name", "birth_date",
                    "employed_from", "employed_to", "bank_hash", "previous_bank_hash", "bank_changed_on", "protected",
                    "pseudonym", "source", "updated_at")
@@ -49,7 +45,7 @@ _FINDING_COLUMNS = ("finding_id", "rule_id", "rule_version", "severity", "subjec
 
 
 def save_people(client: Client, people: Sequence[PersonRecord], changed_on: date, source: str = "paxml",
-                salt: str = DEFAULT_SALT) -> int:
+                salt: str | None = None) -> int:
     """Upsert master data into the restricted table; a bank account differing from the stored one is a change."""
     if not people:
         return 0
@@ -148,7 +144,7 @@ def urgent_runs(client: Client, run: PayrollRun) -> list[UrgentRunSummary]:
             for r, c, p, d, ch, net, n in result.result_rows]
 
 
-def load_context(client: Client, run: PayrollRun, salt: str = DEFAULT_SALT) -> RunContext:
+def load_context(client: Client, run: PayrollRun, salt: str | None = None) -> RunContext:
     return RunContext(run, _lines(client, run), _people(client, run), _previous(client, run), salt)
 
 
@@ -162,7 +158,7 @@ class RunCheck:
     seconds: float
 
 
-def check_run(client: Client, run: PayrollRun, *, wait_s: float = 300.0, salt: str = DEFAULT_SALT,
+def check_run(client: Client, run: PayrollRun, *, wait_s: float = 300.0, salt: str | None = None,
               sample_size: int = 25, now: datetime | None = None) -> RunCheck:
     """Every rule over a closed run once all its lines are stored; samples for a main run, stored here."""
     started = _time.monotonic()

@@ -186,6 +186,7 @@ def pipeline(backend: Backend, tmp_path: Path, request: pytest.FixtureRequest) -
         "WORKER__DATA_DIR": str(tmp_path / "faust"),
         "LOG__FORMAT": "json",
         "SINK__BATCH_WITHIN_S": "0.5",
+        "PAYROLL__PSEUDONYM_KEY": "integration-test-pseudonym-key",
     }
     for topic in TOPIC_FIELDS:
         env[f"KAFKA__TOPICS__{topic.upper()}"] = f"{name}-{topic.replace('_', '-')}"
