@@ -44,6 +44,9 @@ class Parameter:
     description: str = ""
     source: str = DEFAULT_FILE
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
+        return self  # immutable; its mapping values are read-only proxies, which deepcopy cannot copy
+
     def plain(self) -> Any:
         """The value as JSON can hold it: sets as sorted lists, mappings as dicts."""
         if isinstance(self.value, frozenset):
@@ -61,6 +64,9 @@ class RuleParameters:
     version: int
     parameters: tuple[Parameter, ...] = ()
     version_source: str = DEFAULT_FILE
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RuleParameters:
+        return self  # immutable, like its parameters
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,9 @@ class Parameters:
     rules: Mapping[str, RuleParameters]
     files: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)  # office_hours, sla.default, sla.queues.<q>
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Parameters:
+        return self  # immutable, like its parts
 
     def rule(self, rule_id: str) -> RuleParameters:
         try:

@@ -54,6 +54,11 @@ class Rule:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_values", {p.name: p.value for p in self.parameters})
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Rule:
+        # Immutable (its mappings are read-only proxies, which deepcopy cannot copy): a copy is the rule itself,
+        # so a worker can deep-copy state that holds rules.
+        return self
+
     def __getitem__(self, name: str) -> Any:
         try:
             return self._values[name]

@@ -1,4 +1,4 @@
-"""The finance controls run over a window of postings: one pure entry point, parameters from settings.
+"""The finance controls run over a window of postings: one pure entry point, rules from the parameters file.
 
 The agent (`agents.py`) reads the window from ClickHouse — the exact, replay-guarded raw table — and the open
 items from `v_suspense_open_items`, calls `review`, and sends findings it has not sent before. Reading from

@@ -61,3 +61,16 @@ def test_build_alert_ids_and_severities() -> None:
     custom = build_alert(rule, "k", AlertState.raised, title="t", occurred_at=T, details={},
                          id_parts=("x.alert", 1, "k"), severity=Severity.high)
     assert custom.alert_id == stable_id("x.alert", 1, "k", "raised") and custom.severity is Severity.high
+
+
+def test_rules_and_state_holding_them_deep_copy() -> None:
+    # The SLA agent deep-copies its monitor each tick; rules (with read-only mapping parameters) must survive it.
+    import copy
+
+    from servicepulse.domain.parameters import default_parameters
+    from servicepulse.streams.contact.monitor import SlaMonitor
+
+    monitor = SlaMonitor.from_parameters(default_parameters())
+    clone = copy.deepcopy(monitor)
+    assert clone == monitor and clone.case_rule is monitor.case_rule
+    assert copy.deepcopy(default_parameters()) is default_parameters()
