@@ -105,7 +105,7 @@ def up(
             store = start_store(data_dir, settings.clickhouse.embedded_port, logs / "store.log")
             env["CLICKHOUSE_URL"] = settings.clickhouse.url_or_embedded()
         wait_for_clickhouse(settings.clickhouse)
-        migrate(settings.clickhouse)
+        migrate(settings.clickhouse, parameters=settings.parameters())
         if broker is not None:
             # The embedded broker forgets topics and offsets on restart; offsets the store remembers from an
             # earlier broker would make the replay guard drop new messages.
