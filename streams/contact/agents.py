@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -137,8 +136,8 @@ def evaluate(reader: _Reader, monitor: SlaMonitor) -> list[Any]:
         opens, closes, ack_hours = configured
         if (monitor.calendar.opens, monitor.calendar.closes) != (opens, closes):
             monitor.calendar = WorkingCalendar(opens, closes)
-        if monitor.ack_rule.office_hours != ack_hours:
-            monitor.ack_rule = replace(monitor.ack_rule, office_hours=ack_hours)
+        if monitor.ack_rule["office_hours"] != ack_hours:
+            monitor.ack_rule = monitor.ack_rule.with_values(source="sla_settings", office_hours=ack_hours)
     calls_clock = reader.clock("call_events")
     complaints_clock = reader.clock("complaints")
     buckets = reader.buckets(monitor.earliest_needed(epoch)) if calls_clock else []
@@ -160,7 +159,7 @@ def evaluate(reader: _Reader, monitor: SlaMonitor) -> list[Any]:
 def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     alerts_topic = app.topic(settings.kafka.topics.alerts, key_type=bytes, value_type=bytes)
     reader = _Reader(settings)
-    monitor = SlaMonitor()
+    monitor = SlaMonitor.from_parameters(settings.parameters())
 
     @app.timer(TICK_S, on_leader=True, name="contact-sla-monitor")
     async def tick() -> None:

@@ -42,7 +42,7 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     register_rule_agent(app, settings, codec, name="finance-suspense-postings", source=topics.invoice_postings,
                         output=topics.findings, model=InvoicePosting, step=step)
 
-    controls = FinanceControls.from_settings(settings.finance)
+    controls = FinanceControls.from_settings(settings.finance, settings.parameters())
     findings_topic = app.topic(topics.findings, key_type=bytes, value_type=bytes)
     alerts_topic = app.topic(topics.alerts, key_type=bytes, value_type=bytes)
     clients = ThreadClients(settings.clickhouse)
