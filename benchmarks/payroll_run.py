@@ -30,7 +30,7 @@ from pathlib import Path
 from servicepulse.domain.calendar import is_working_day
 from servicepulse.simulator.payroll_planted import PlantedRun, planted_main_run, previous_run_lines
 from servicepulse.simulator.payroll_scoring import context_for, score, urgent_summaries
-from servicepulse.streams.payroll.controls import Line, RunContext, evaluate_run, urgent_payments
+from servicepulse.streams.payroll.rules import Line, RunContext, evaluate_run, urgent_payments
 
 
 def pad(planted: PlantedRun, ctx: RunContext, per_employee: int) -> RunContext:
@@ -87,7 +87,7 @@ def main() -> None:
 
 
 def store_figure(planted: PlantedRun, ctx: RunContext) -> None:
-    from servicepulse.config import load_settings
+    from servicepulse.config import DEMO_PSEUDONYM_KEY, load_settings
     from servicepulse.connectors.clickhouse import connect, migrate
     from servicepulse.connectors.ingest.paxml import PersonRecord
     from servicepulse.devstack.stack import embedded_stack
@@ -108,7 +108,7 @@ def store_figure(planted: PlantedRun, ctx: RunContext) -> None:
         people = [PersonRecord(p.employee_id, p.personnummer, False, p.first_name, p.last_name, p.birth_date,
                                p.bank_clearing, p.bank_account, p.employed_from, p.employed_to, p.protected)
                   for p in planted.people.values()]
-        save_people(client, people, header.pay_date)
+        save_people(client, people, header.pay_date, salt=DEMO_PSEUDONYM_KEY)
         columns = TABLES["payroll_lines"].columns
         now = datetime.now(UTC)
         t0 = time.perf_counter()
@@ -135,7 +135,7 @@ def store_figure(planted: PlantedRun, ctx: RunContext) -> None:
         print(f"stored {len(rows) + len(prev_rows):,} lines (current + previous run) in "
               f"{time.perf_counter() - t0:.1f}s (not part of the figure)")
         t0 = time.perf_counter()
-        check = check_run(client, header, wait_s=5)
+        check = check_run(client, header, wait_s=5, salt=DEMO_PSEUDONYM_KEY)
         seconds = time.perf_counter() - t0
         print(f"store : {check.lines_seen:,} lines loaded, checked by every rule and sampled in {seconds:.2f}s = "
               f"{check.lines_seen / seconds:,.0f} lines/s; {len(check.findings)} findings, "

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from importlib import resources
 from typing import Any
@@ -20,6 +21,9 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DataError
 
 from servicepulse.config import ClickHouseSettings
+from servicepulse.domain.calendar import non_working_days
+from servicepulse.domain.parameters import Parameters, default_parameters
+from servicepulse.domain.zone import STOCKHOLM
 
 __all__ = [
     "InsertFailure",
@@ -35,7 +39,13 @@ __all__ = [
     "refusal_reason",
     "scalar_int",
     "wait_for_clickhouse",
+    "write_reference_tables",
 ]
+
+# The calendar table covers 2000 (older data is not expected) up to this many years after the current one;
+# every migrate recomputes the range, so it never runs out.
+CALENDAR_FIRST_YEAR = 2000
+CALENDAR_YEARS_AHEAD = 5
 
 log = structlog.get_logger(__name__)
 
@@ -116,8 +126,10 @@ def load_migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-def migrate(settings: ClickHouseSettings, database: str | None = None) -> list[str]:
-    """Apply the numbered SQL files not yet applied; returns the names applied now."""
+def migrate(settings: ClickHouseSettings, database: str | None = None,
+            parameters: Parameters | None = None) -> list[str]:
+    """Apply the numbered SQL files not yet applied, then write the reference tables (calendar, targets) from the
+    domain calendar and `parameters` (default: the parameters file); returns the names of the files applied now."""
     db = database or settings.database
     connect(settings, database="default").command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
     client = connect(settings, database=db)
@@ -142,7 +154,39 @@ def migrate(settings: ClickHouseSettings, database: str | None = None) -> list[s
         )
         done.append(migration.name)
         log.info("migration applied", migration=migration.name, database=db)
+    write_reference_tables(client, parameters or default_parameters())
     return done
+
+
+def _replace_rows(client: Client, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> bool:
+    """Make `table` hold exactly `rows` (compared on `columns`); rewritten only when it differs, so a repeated
+    migrate changes nothing. Returns whether it was rewritten."""
+    current = sorted(tuple(r) for r in client.query(f"SELECT {', '.join(columns)} FROM {table} FINAL").result_rows)
+    if current == sorted(rows):
+        return False
+    client.command(f"TRUNCATE TABLE {table}")
+    if rows:
+        client.insert(table, rows, column_names=list(columns))
+    log.info("reference table written", table=table, rows=len(rows))
+    return True
+
+
+def write_reference_tables(client: Client, parameters: Parameters, today: datetime | None = None) -> None:
+    """The tables the views and dashboards read instead of typing values into SQL: Swedish non-working days
+    from the domain calendar, and SLA targets, office hours, the acknowledgement limit and case lead times from
+    the parameters file(s)."""
+    year = (today or datetime.now(STOCKHOLM)).year
+    _replace_rows(client, "non_working_days", ("day", "name"),
+                  [(day, name) for day, name in non_working_days(CALENDAR_FIRST_YEAR, year + CALENDAR_YEARS_AHEAD)])
+    targets = [("*", parameters.sla_default), *sorted(parameters.sla_queues.items())]
+    _replace_rows(client, "sla_queue_targets",
+                  ("queue", "threshold_s", "service_level_target", "fcr_target", "short_abandon_s"),
+                  [(q, t.threshold_s, t.service_level, t.fcr, t.short_abandon_s) for q, t in targets])
+    opens, closes = parameters.office_opens, parameters.office_closes
+    _replace_rows(client, "sla_settings", ("opens_minute", "closes_minute", "ack_office_hours"),
+                  [(opens.hour * 60 + opens.minute, closes.hour * 60 + closes.minute, parameters.ack_office_hours)])
+    _replace_rows(client, "case_lead_time_limits", ("case_type", "limit_days"),
+                  sorted((case_type, int(days)) for case_type, days in parameters.case_limits.items()))
 
 
 def dedup_token(table: str, ranges: Sequence[tuple[str, int, int, int]]) -> str:

@@ -8,7 +8,7 @@ import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import fastavro
 from pydantic import ValidationError
@@ -25,6 +25,8 @@ __all__ = [
     "build_registry",
     "sync_file_registry",
 ]
+
+E = TypeVar("E", bound=Event)
 
 MAGIC = 0
 _HEADER = struct.Struct(">bI")
@@ -178,7 +180,7 @@ class WireCodec:
                 self._readers[(schema_id, model)] = reader
         return reader
 
-    def decode(self, payload: bytes | None, model: type[Event]) -> Event:
+    def decode(self, payload: bytes | None, model: type[E]) -> E:
         if not payload or len(payload) < _HEADER.size:
             raise DecodeError(DeadLetterKind.undecodable, "payload shorter than the 5-byte wire header")
         magic, schema_id = _HEADER.unpack_from(payload)

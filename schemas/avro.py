@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import AwareDatetime, BaseModel
 
@@ -25,6 +25,8 @@ __all__ = [
     "to_datum",
     "write_avsc_files",
 ]
+
+E = TypeVar("E", bound=Event)
 
 NAMESPACE = "se.servicepulse"
 SCHEMA_DIR = Path(__file__).resolve().parent
@@ -120,6 +122,6 @@ def to_datum(event: BaseModel) -> dict[str, Any]:
     return datum
 
 
-def from_datum(model: type[Event], datum: dict[str, Any]) -> Event:
+def from_datum(model: type[E], datum: dict[str, Any]) -> E:
     """Validate a decoded datum into its model (raises pydantic.ValidationError)."""
     return model.model_validate(datum)

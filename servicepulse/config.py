@@ -7,21 +7,35 @@ from pathlib import Path
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from servicepulse.domain.parameters import Parameters, load_parameters
+
 __all__ = [
+    "DEMO_PSEUDONYM_KEY",
     "AlertSettings",
     "ClickHouseSettings",
     "FinanceSettings",
     "KafkaSettings",
     "LogSettings",
+    "MissingSecret",
     "PayrollSettings",
     "ReadbackSettings",
     "RegistrySettings",
+    "RuleSettings",
     "Settings",
     "SinkSettings",
     "Topics",
     "WorkerSettings",
     "load_settings",
 ]
+
+
+# The one literal pseudonym key: used only in demo mode (`SERVICEPULSE_DEMO=1`, set by `servicepulse up --demo`
+# and the test fixtures), so demo data hashes the same from run to run.
+DEMO_PSEUDONYM_KEY = "servicepulse-development-key"
+
+
+class MissingSecret(RuntimeError):
+    """A secret the command needs is not configured."""
 
 
 class _Group(BaseModel):
@@ -113,16 +127,9 @@ class AlertSettings(_Group):
 
 
 class FinanceSettings(_Group):
-    invoice_horizon_days: int = Field(
-        100, ge=0, description="'No open invoice' is claimed only when invoice history reaches this far back"
-    )
-    near_duplicate_days: int = Field(5, ge=0, description="ap.duplicate_payment: same supplier and amount within")
-    approval_limit_ore: int = Field(5_000_000, ge=0, description="ap.split_invoice: approval limit, öre")
-    refund_limit_ore: int = Field(2_500_000, ge=0, description="ar.refund_limit: limit, öre")
-    new_supplier_days: int = Field(90, ge=0, description="ap.new_supplier_four_eyes: a supplier is new this long")
-    benford_min_count: int = Field(1000, ge=1, description="ap.benford: smallest population tested")
-    suspense_max_working_days: int = Field(10, ge=0, description="gl.suspense_aged: working days open")
-    suspense_max_open_ore: int = Field(5_000_000, ge=0, description="gl.suspense_aged: open amount, öre")
+    """Process settings of the finance controls; their business thresholds are rule parameters
+    (`servicepulse/domain/parameters.toml`, `servicepulse rules`)."""
+
     bank_companies: dict[str, str] = Field(
         default_factory=dict,
         description='Bankgiro/IBAN -> ledger company, JSON: {"0009912346": "1040"}; unmapped accounts stand '
@@ -155,10 +162,26 @@ class ReadbackSettings(_Group):
 
 
 class PayrollSettings(_Group):
-    pseudonym_key: SecretStr = Field(
-        SecretStr("servicepulse-development-key"),
-        description="HMAC key for bank-account hashes and protected persons' pseudonyms; set a secret in "
-        "production (with the default, anyone with the code can brute-force the hashes)",
+    pseudonym_key: SecretStr | None = Field(
+        None,
+        description="HMAC key for bank-account hashes and protected persons' pseudonyms: a secret, required "
+        "(in demo mode, SERVICEPULSE_DEMO=1, a fixed demo key stands in, which anyone with the code can use to "
+        "brute-force the hashes)",
+    )
+
+    def key(self) -> str:
+        """The pseudonym key, or a clear error when none is configured."""
+        if self.pseudonym_key is None or not self.pseudonym_key.get_secret_value():
+            raise MissingSecret("no pseudonym key: set PAYROLL__PSEUDONYM_KEY to a secret (or SERVICEPULSE_DEMO=1 "
+                                "for the demo key)")
+        return self.pseudonym_key.get_secret_value()
+
+
+class RuleSettings(_Group):
+    parameters_file: Path | None = Field(
+        None,
+        description="Operator's override of rule parameters and business targets: a TOML file holding only what "
+        "differs from servicepulse/domain/parameters.toml (see `servicepulse rules`)",
     )
 
 
@@ -184,6 +207,12 @@ class Settings(BaseSettings):
     finance: FinanceSettings = Field(default_factory=FinanceSettings)
     payroll: PayrollSettings = Field(default_factory=PayrollSettings)
     readback: ReadbackSettings = Field(default_factory=ReadbackSettings)
+    rules: RuleSettings = Field(default_factory=RuleSettings)
+    demo: bool = Field(
+        False,
+        validation_alias=AliasChoices("SERVICEPULSE_DEMO"),
+        description="Demo mode (set by `servicepulse up --demo`): the demo pseudonym key stands in when none is set",
+    )
 
     # Short top-level names that operators expect; they override the nested values.
     kafka_bootstrap: str | None = Field(None, validation_alias=AliasChoices("KAFKA_BOOTSTRAP"))
@@ -200,6 +229,13 @@ class Settings(BaseSettings):
             if value:
                 updated = getattr(self, group).model_copy(update={field: value})
                 object.__setattr__(self, group, updated)
+        if self.demo and self.payroll.pseudonym_key is None:
+            object.__setattr__(self, "payroll",
+                               self.payroll.model_copy(update={"pseudonym_key": SecretStr(DEMO_PSEUDONYM_KEY)}))
+
+    def parameters(self) -> Parameters:
+        """Rule parameters and business targets: the parameters file with the operator's override file on top."""
+        return load_parameters(self.rules.parameters_file)
 
 
 def load_settings(**overrides: object) -> Settings:

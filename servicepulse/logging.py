@@ -24,6 +24,17 @@ def redact_personnummer(_logger: WrappedLogger, _name: str, event_dict: EventDic
     return event_dict
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is now: a test runner or CliRunner may swap (and close) the one that
+    was current when logging was configured."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
     json_output = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: Any = (
@@ -43,6 +54,6 @@ def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]  # a TextIO stand-in
         cache_logger_on_first_use=False,
     )

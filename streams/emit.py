@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import faust
 
 from servicepulse.config import Settings
 from servicepulse.connectors.serde import DecodeError, WireCodec
 from servicepulse.schemas.events import Event
+
+from .batches import take_events
 
 __all__ = ["register_rule_agent", "send_all"]
 
@@ -39,8 +42,8 @@ def register_rule_agent(
     source_topic = app.topic(source, key_type=bytes, value_type=bytes)
     output_topic = app.topic(output, key_type=bytes, value_type=bytes)
 
-    async def run(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(settings.sink.batch_max, settings.sink.batch_within_s):
+    async def run(stream: faust.StreamT[Any]) -> None:
+        async for events in take_events(stream, settings.sink.batch_max, settings.sink.batch_within_s):
             out: list[Event] = []
             for event in events:
                 try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import faust
 import structlog
@@ -23,6 +24,7 @@ from servicepulse.connectors.clickhouse import (
 from servicepulse.connectors.serde import WireCodec
 from servicepulse.schemas.events import DeadLetter
 
+from .batches import take_events
 from .sink import (
     TABLES,
     BatchResult,
@@ -133,14 +135,14 @@ def _register_sink(
         await asyncio.gather(*futures)
         log.warning("dead letters", table=spec.table, count=len(letters), first=letters[0].reason)
 
-    async def run(stream: faust.StreamT) -> None:
+    async def run(stream: faust.StreamT[Any]) -> None:
         loop = asyncio.get_running_loop()
 
         def send_dead(letters: list[DeadLetter]) -> None:
             # Called from the insert thread: the event loop is free while the agent awaits that thread.
             asyncio.run_coroutine_threadsafe(send(letters), loop).result(timeout=DEAD_LETTER_SEND_TIMEOUT_S)
 
-        async for events in stream.take_events(batch_max, within):
+        async for events in take_events(stream, batch_max, within):
             messages = [
                 Message(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value)
                 for e in events

@@ -1,10 +1,10 @@
--- SLA windows and complaints (issue 3). Metrics are views over the exact raw tables (the sink's replay
--- guard makes call_events/complaints exact after a killed worker), so every window result is exact too and
--- never depends on Faust state. Configuration lives in small tables an operator can change with an INSERT
--- (ReplacingMergeTree on updated_at: the newest row wins).
+-- SLA windows and complaints. Metrics are views over the exact raw tables (the sink's replay guard makes
+-- call_events/complaints exact after a killed worker), so every window result is exact too and never depends
+-- on Faust state. The targets live in small tables that `migrate` writes from the parameters file
+-- (servicepulse/domain/parameters.toml and an operator's override file): change the file, not the tables.
+-- Working days come from the table non_working_days (0003), also written by `migrate`.
 
--- Service targets per answer group (svarsgrupp). Defaults from the seeds; a queue missing here gets
--- 60 s / 85 % / 80 % / 5 s.
+-- Service targets per answer group (svarsgrupp); the row with queue '*' holds the targets of a queue not listed.
 CREATE TABLE IF NOT EXISTS sla_queue_targets
 (
     queue                LowCardinality(String),
@@ -18,17 +18,8 @@ ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY queue
 SETTINGS non_replicated_deduplication_window = 1000;
 
-INSERT INTO sla_queue_targets (queue, threshold_s, service_level_target, fcr_target, short_abandon_s, updated_at) VALUES
-('payroll-service', 60, 0.85, 0.95, 5, '2026-01-01 00:00:00'),
-('manager-support', 60, 0.85, 1.0, 5, '2026-01-01 00:00:00'),
-('pension-group', 60, 0.85, 1.0, 5, '2026-01-01 00:00:00'),
-('kc-education', 60, 0.85, 0.80, 5, '2026-01-01 00:00:00'),
-('kc-social', 60, 0.85, 0.80, 5, '2026-01-01 00:00:00'),
-('kc-city-planning', 60, 0.85, 0.80, 5, '2026-01-01 00:00:00'),
-('kc-parking', 60, 0.85, 0.80, 5, '2026-01-01 00:00:00'),
-('vasby-direkt', 120, 0.85, 0.72, 5, '2026-01-01 00:00:00');
-
--- Office hours (minutes after local midnight, Europe/Stockholm) and the complaint acknowledgement limit.
+-- Office hours (minutes after local midnight, Europe/Stockholm) and the complaint acknowledgement limit
+-- (one row, written by `migrate`).
 CREATE TABLE IF NOT EXISTS sla_settings
 (
     opens_minute     Int32,
@@ -40,188 +31,21 @@ ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY tuple()
 SETTINGS non_replicated_deduplication_window = 1000;
 
-INSERT INTO sla_settings (opens_minute, closes_minute, ack_office_hours, updated_at) VALUES
-(480, 990, 8, '2026-01-01 00:00:00');
-
--- Weekdays that are not working days 2020-2035: Swedish public holidays plus julafton, midsommarafton and
--- nyårsafton (the `holidays` package, categories public + de_facto; generated from servicepulse's calendar).
-CREATE TABLE IF NOT EXISTS sla_non_working_days
-(
-    day  Date,
-    name String
-)
-ENGINE = ReplacingMergeTree
-ORDER BY day
-SETTINGS non_replicated_deduplication_window = 1000;
-
-INSERT INTO sla_non_working_days (day, name) VALUES
-('2020-01-01', 'Nyårsdagen'),
-('2020-01-06', 'Trettondedag jul'),
-('2020-04-10', 'Långfredagen'),
-('2020-04-13', 'Annandag påsk'),
-('2020-05-01', 'Första maj'),
-('2020-05-21', 'Kristi himmelsfärdsdag'),
-('2020-06-19', 'Midsommarafton'),
-('2020-12-24', 'Julafton'),
-('2020-12-25', 'Juldagen'),
-('2020-12-31', 'Nyårsafton'),
-('2021-01-01', 'Nyårsdagen'),
-('2021-01-06', 'Trettondedag jul'),
-('2021-04-02', 'Långfredagen'),
-('2021-04-05', 'Annandag påsk'),
-('2021-05-13', 'Kristi himmelsfärdsdag'),
-('2021-06-25', 'Midsommarafton'),
-('2021-12-24', 'Julafton'),
-('2021-12-31', 'Nyårsafton'),
-('2022-01-06', 'Trettondedag jul'),
-('2022-04-15', 'Långfredagen'),
-('2022-04-18', 'Annandag påsk'),
-('2022-05-26', 'Kristi himmelsfärdsdag'),
-('2022-06-06', 'Nationaldagen'),
-('2022-06-24', 'Midsommarafton'),
-('2022-12-26', 'Annandag jul'),
-('2023-01-06', 'Trettondedag jul'),
-('2023-04-07', 'Långfredagen'),
-('2023-04-10', 'Annandag påsk'),
-('2023-05-01', 'Första maj'),
-('2023-05-18', 'Kristi himmelsfärdsdag'),
-('2023-06-06', 'Nationaldagen'),
-('2023-06-23', 'Midsommarafton'),
-('2023-12-25', 'Juldagen'),
-('2023-12-26', 'Annandag jul'),
-('2024-01-01', 'Nyårsdagen'),
-('2024-03-29', 'Långfredagen'),
-('2024-04-01', 'Annandag påsk'),
-('2024-05-01', 'Första maj'),
-('2024-05-09', 'Kristi himmelsfärdsdag'),
-('2024-06-06', 'Nationaldagen'),
-('2024-06-21', 'Midsommarafton'),
-('2024-12-24', 'Julafton'),
-('2024-12-25', 'Juldagen'),
-('2024-12-26', 'Annandag jul'),
-('2024-12-31', 'Nyårsafton'),
-('2025-01-01', 'Nyårsdagen'),
-('2025-01-06', 'Trettondedag jul'),
-('2025-04-18', 'Långfredagen'),
-('2025-04-21', 'Annandag påsk'),
-('2025-05-01', 'Första maj'),
-('2025-05-29', 'Kristi himmelsfärdsdag'),
-('2025-06-06', 'Nationaldagen'),
-('2025-06-20', 'Midsommarafton'),
-('2025-12-24', 'Julafton'),
-('2025-12-25', 'Juldagen'),
-('2025-12-26', 'Annandag jul'),
-('2025-12-31', 'Nyårsafton'),
-('2026-01-01', 'Nyårsdagen'),
-('2026-01-06', 'Trettondedag jul'),
-('2026-04-03', 'Långfredagen'),
-('2026-04-06', 'Annandag påsk'),
-('2026-05-01', 'Första maj'),
-('2026-05-14', 'Kristi himmelsfärdsdag'),
-('2026-06-19', 'Midsommarafton'),
-('2026-12-24', 'Julafton'),
-('2026-12-25', 'Juldagen'),
-('2026-12-31', 'Nyårsafton'),
-('2027-01-01', 'Nyårsdagen'),
-('2027-01-06', 'Trettondedag jul'),
-('2027-03-26', 'Långfredagen'),
-('2027-03-29', 'Annandag påsk'),
-('2027-05-06', 'Kristi himmelsfärdsdag'),
-('2027-06-25', 'Midsommarafton'),
-('2027-12-24', 'Julafton'),
-('2027-12-31', 'Nyårsafton'),
-('2028-01-06', 'Trettondedag jul'),
-('2028-04-14', 'Långfredagen'),
-('2028-04-17', 'Annandag påsk'),
-('2028-05-01', 'Första maj'),
-('2028-05-25', 'Kristi himmelsfärdsdag'),
-('2028-06-06', 'Nationaldagen'),
-('2028-06-23', 'Midsommarafton'),
-('2028-12-25', 'Juldagen'),
-('2028-12-26', 'Annandag jul'),
-('2029-01-01', 'Nyårsdagen'),
-('2029-03-30', 'Långfredagen'),
-('2029-04-02', 'Annandag påsk'),
-('2029-05-01', 'Första maj'),
-('2029-05-10', 'Kristi himmelsfärdsdag'),
-('2029-06-06', 'Nationaldagen'),
-('2029-06-22', 'Midsommarafton'),
-('2029-12-24', 'Julafton'),
-('2029-12-25', 'Juldagen'),
-('2029-12-26', 'Annandag jul'),
-('2029-12-31', 'Nyårsafton'),
-('2030-01-01', 'Nyårsdagen'),
-('2030-04-19', 'Långfredagen'),
-('2030-04-22', 'Annandag påsk'),
-('2030-05-01', 'Första maj'),
-('2030-05-30', 'Kristi himmelsfärdsdag'),
-('2030-06-06', 'Nationaldagen'),
-('2030-06-21', 'Midsommarafton'),
-('2030-12-24', 'Julafton'),
-('2030-12-25', 'Juldagen'),
-('2030-12-26', 'Annandag jul'),
-('2030-12-31', 'Nyårsafton'),
-('2031-01-01', 'Nyårsdagen'),
-('2031-01-06', 'Trettondedag jul'),
-('2031-04-11', 'Långfredagen'),
-('2031-04-14', 'Annandag påsk'),
-('2031-05-01', 'Första maj'),
-('2031-05-22', 'Kristi himmelsfärdsdag'),
-('2031-06-06', 'Nationaldagen'),
-('2031-06-20', 'Midsommarafton'),
-('2031-12-24', 'Julafton'),
-('2031-12-25', 'Juldagen'),
-('2031-12-26', 'Annandag jul'),
-('2031-12-31', 'Nyårsafton'),
-('2032-01-01', 'Nyårsdagen'),
-('2032-01-06', 'Trettondedag jul'),
-('2032-03-26', 'Långfredagen'),
-('2032-03-29', 'Annandag påsk'),
-('2032-05-06', 'Kristi himmelsfärdsdag'),
-('2032-06-25', 'Midsommarafton'),
-('2032-12-24', 'Julafton'),
-('2032-12-31', 'Nyårsafton'),
-('2033-01-06', 'Trettondedag jul'),
-('2033-04-15', 'Långfredagen'),
-('2033-04-18', 'Annandag påsk'),
-('2033-05-26', 'Kristi himmelsfärdsdag'),
-('2033-06-06', 'Nationaldagen'),
-('2033-06-24', 'Midsommarafton'),
-('2033-12-26', 'Annandag jul'),
-('2034-01-06', 'Trettondedag jul'),
-('2034-04-07', 'Långfredagen'),
-('2034-04-10', 'Annandag påsk'),
-('2034-05-01', 'Första maj'),
-('2034-05-18', 'Kristi himmelsfärdsdag'),
-('2034-06-06', 'Nationaldagen'),
-('2034-06-23', 'Midsommarafton'),
-('2034-12-25', 'Juldagen'),
-('2034-12-26', 'Annandag jul'),
-('2035-01-01', 'Nyårsdagen'),
-('2035-03-23', 'Långfredagen'),
-('2035-03-26', 'Annandag påsk'),
-('2035-05-01', 'Första maj'),
-('2035-05-03', 'Kristi himmelsfärdsdag'),
-('2035-06-06', 'Nationaldagen'),
-('2035-06-22', 'Midsommarafton'),
-('2035-12-24', 'Julafton'),
-('2035-12-25', 'Juldagen'),
-('2035-12-26', 'Annandag jul'),
-('2035-12-31', 'Nyårsafton');
-
 -- Outcomes of live contacts (phone, chat) with the targets of their queue; a contact counts in the window
 -- in which it was offered.
 CREATE VIEW IF NOT EXISTS v_contact_outcomes AS
 SELECT c.queue AS queue, c.org AS org, c.contact_id AS contact_id, c.event_type AS event_type,
        coalesce(c.offered_at, c.occurred_at) AS offered_at, c.wait_ms AS wait_ms,
        c.resolved_first_contact AS resolved_first_contact,
-       if(t.queue = '', 60, t.threshold_s) AS t_threshold_s,
-       if(t.queue = '', 5, t.short_abandon_s) AS t_short_abandon_s,
-       if(t.queue = '', 0.85, t.service_level_target) AS t_service_level_target,
-       if(t.queue = '', 0.80, t.fcr_target) AS t_fcr_target
+       if(t.queue = '', d.threshold_s, t.threshold_s) AS t_threshold_s,
+       if(t.queue = '', d.short_abandon_s, t.short_abandon_s) AS t_short_abandon_s,
+       if(t.queue = '', d.service_level_target, t.service_level_target) AS t_service_level_target,
+       if(t.queue = '', d.fcr_target, t.fcr_target) AS t_fcr_target
 FROM (SELECT * FROM call_events FINAL
       WHERE channel IN ('phone', 'chat') AND event_type IN ('answered', 'abandoned', 'ended')) AS c
-LEFT JOIN (SELECT * FROM sla_queue_targets FINAL) AS t ON t.queue = c.queue;
+LEFT JOIN (SELECT * FROM sla_queue_targets FINAL WHERE queue != '*') AS t ON t.queue = c.queue
+CROSS JOIN (SELECT threshold_s, short_abandon_s, service_level_target, fcr_target FROM sla_queue_targets FINAL
+            WHERE queue = '*' ORDER BY updated_at DESC LIMIT 1) AS d;
 
 -- 15-minute tumbling windows per answer group, Stockholm time.
 CREATE VIEW IF NOT EXISTS v_service_level AS
@@ -277,7 +101,7 @@ GROUP BY complaint_id;
 -- Office hours from registration to acknowledgement (working days and office hours from the tables above).
 CREATE VIEW IF NOT EXISTS v_complaint_ack AS
 SELECT complaint_id,
-       sum(if(toDayOfWeek(d) <= 5 AND d NOT IN (SELECT day FROM sla_non_working_days),
+       sum(if(toDayOfWeek(d) <= 5 AND d NOT IN (SELECT day FROM non_working_days),
               greatest(0, least(ack_ms, day_ms + closes_minute * 60000) - greatest(reg_ms, day_ms + opens_minute * 60000)),
               0)) / 3600000 AS ack_office_hours,
        any(limit_hours) AS ack_limit_hours

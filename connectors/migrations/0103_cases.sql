@@ -26,7 +26,8 @@ SELECT 'cases' AS table_name, _topic AS topic, _partition AS partition,
        max(_offset) AS max_offset, count() AS rows
 FROM cases GROUP BY _topic, _partition;
 
--- Lead-time limits "day 1-N" from the service agreement (seed 000); the alert rule uses the same defaults.
+-- Lead-time limits "day 1-N" per case type (seed 000), written by `migrate` from the parameters file (the
+-- `contact.case_lead_time` rule's limits), so the alert rule and this table always agree.
 CREATE TABLE IF NOT EXISTS case_lead_time_limits
 (
     case_type  LowCardinality(String),
@@ -36,10 +37,6 @@ CREATE TABLE IF NOT EXISTS case_lead_time_limits
 ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY case_type
 SETTINGS non_replicated_deduplication_window = 1000;
-
-INSERT INTO case_lead_time_limits (case_type, limit_days) VALUES
-    ('new_hire', 2), ('personal_data_update', 5), ('name_change', 5), ('employer_certificate', 5),
-    ('urgent_girovision', 5), ('urgent_agresso', 2);
 
 -- One row per case: when it was opened and closed, its limit, and whether it is still open.
 CREATE VIEW IF NOT EXISTS v_case_lead_times AS

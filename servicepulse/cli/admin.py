@@ -33,7 +33,7 @@ def migrate() -> None:
 
     settings = settings_and_logging()
     try:
-        applied = run_migrations(settings.clickhouse)
+        applied = run_migrations(settings.clickhouse, parameters=settings.parameters())
     except Exception as exc:
         fail(f"migration failed: {exc}")
     console.print(f"applied: {', '.join(applied) if applied else 'nothing new'}")

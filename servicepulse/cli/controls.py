@@ -53,7 +53,7 @@ def people(
             if error.raw.startswith(b"<person"):
                 errors += 1
                 console.print(f"[red]{path.name}:{error.line}[/]: {error.reason}")
-        total += save_people(client, doc.people, day, salt=settings.payroll.pseudonym_key.get_secret_value())
+        total += save_people(client, doc.people, day, salt=settings.payroll.key())
     # Counts only: names and personnummer are never printed.
     console.print(f"{total} people stored in payroll_people_restricted ({len(flagged)} protected in the side feed)")
     if errors:
@@ -71,13 +71,13 @@ def rerun(
     import orjson
 
     from servicepulse.connectors.clickhouse import connect
+    from servicepulse.domain.rules import stable_id
     from servicepulse.schemas.events import PayrollRunKind
-    from servicepulse.streams.payroll.controls import UrgentPayment, evaluate_run, rule_by_id, urgent_payments
+    from servicepulse.streams.payroll.rules import URGENT_PAYMENT, evaluate_run, rule_by_id, urgent_payments
     from servicepulse.streams.readback.payroll_checks import closed_runs, load_context, save_rerun, urgent_runs
-    from servicepulse.streams.rules import stable_id
 
     settings = settings_and_logging()
-    key = settings.payroll.pseudonym_key.get_secret_value()
+    key = settings.payroll.key()
     first, last = _date(start), _date(end)
     if last < first:
         fail("--to is before --from")
@@ -95,7 +95,7 @@ def rerun(
     client = connect(settings.clickhouse)
     runs = closed_runs(client, first, last)
     found = []
-    if isinstance(chosen, UrgentPayment):
+    if chosen.rule_id == URGENT_PAYMENT.rule_id:
         groups = {(r.customer, r.period): r for r in runs if r.kind is PayrollRunKind.urgent}
         summaries = [s for r in groups.values() for s in urgent_runs(client, r)]
         found = urgent_payments(summaries, chosen)
@@ -138,7 +138,7 @@ def plant(
 
     from .ingest import ingest
 
-    key = settings_and_logging().payroll.pseudonym_key.get_secret_value()
+    key = settings_and_logging().payroll.key()
     planted = planted_main_run(seed=seed, employees=employees)
     header = planted.header
     company, pay_date = header.customer, header.pay_date

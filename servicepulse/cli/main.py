@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from . import admin, controls, ingest, query, run, simulate
+from . import admin, controls, ingest, query, rules, run, simulate
 
 __all__ = ["app", "main"]
 
@@ -23,6 +23,7 @@ ingest.register(app)
 query.register(app)
 admin.register(app)
 controls.register(app)
+rules.register(app)
 
 
 def main() -> None:

@@ -79,6 +79,8 @@ def up(
     logs = run_dir / "logs"
     logs.mkdir(exist_ok=True)
     env = dict(os.environ)
+    if demo:
+        env["SERVICEPULSE_DEMO"] = "1"  # workers and the demo commands may use the demo pseudonym key
     broker: EmbeddedBroker | None = None
     store: subprocess.Popen[bytes] | None = None
     children: dict[str, subprocess.Popen[bytes]] = {}
@@ -104,7 +106,7 @@ def up(
             store = start_store(data_dir, settings.clickhouse.embedded_port, logs / "store.log")
             env["CLICKHOUSE_URL"] = settings.clickhouse.url_or_embedded()
         wait_for_clickhouse(settings.clickhouse)
-        migrate(settings.clickhouse)
+        migrate(settings.clickhouse, parameters=settings.parameters())
         if broker is not None:
             # The embedded broker forgets topics and offsets on restart; offsets the store remembers from an
             # earlier broker would make the replay guard drop new messages.

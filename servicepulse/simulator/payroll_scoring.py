@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import orjson
 
 from servicepulse.schemas.events import Finding
-from servicepulse.streams.payroll.controls import EmployeeTotals, Line, RunContext, UrgentRunSummary
 from servicepulse.streams.payroll.people import Person, bank_hash, subject_for
+from servicepulse.streams.payroll.rules import EmployeeTotals, Line, RunContext, UrgentRunSummary
 
 from .payroll_planted import PlantedRun
 

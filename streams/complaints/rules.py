@@ -7,14 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from servicepulse.domain.calendar import WorkingCalendar, tertial_of
+from servicepulse.domain.rules import Rule, build_alert, declare
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import Alert, AlertState, Complaint, ComplaintEventType, Severity
 
-from ..contact.clocks import WorkingCalendar
-from ..rules import STOCKHOLM, evidence, stable_id
-
 __all__ = [
-    "AckRule",
-    "BacklogRule",
+    "ACK_DEADLINE",
+    "BACKLOG",
+    "RULES",
     "Compiled",
     "ComplaintStory",
     "ack_alerts",
@@ -22,14 +23,17 @@ __all__ = [
     "backlog_step",
     "compile_complaints",
     "stories",
-    "tertial",
 ]
 
-
-def tertial(moment: datetime) -> str:
-    """`YYYY-T1` (Jan-Apr), `-T2` (May-Aug) or `-T3` (Sep-Dec), in Stockholm time."""
-    local = moment.astimezone(STOCKHOLM)
-    return f"{local.year}-T{(local.month - 1) // 4 + 1}"
+ACK_DEADLINE = declare(
+    "complaints.ack_deadline", Severity.medium,
+    "A complaint not acknowledged within `office_hours` office hours of its registration; raised once when "
+    "the deadline passes, resolved once when it is acknowledged.")
+BACKLOG = declare(
+    "complaints.backlog", Severity.medium,
+    "More open complaints than `threshold` (checked on the hour, event time); resolved when back at or below.")
+RULES: tuple[Rule, ...] = (ACK_DEADLINE, BACKLOG)
+"""The complaint rules, with their defaults from the parameters file."""
 
 
 @dataclass
@@ -80,7 +84,7 @@ def compile_complaints(
         if s.registered_at is None:
             continue
         local = s.registered_at.astimezone(STOCKHOLM)
-        period = tertial(local) if by == "tertial" else local.strftime("%Y-%m")
+        period = tertial_of(local) if by == "tertial" else local.strftime("%Y-%m")
         c = out.setdefault((period, s.customer, s.process), Compiled())
         c.registered += 1
         c.ids.append(s.complaint_id)
@@ -93,19 +97,9 @@ def compile_complaints(
     return out
 
 
-@dataclass(frozen=True)
-class AckRule:
-    """`complaints.ack_deadline`: a complaint not acknowledged within the configured office hours."""
-
-    rule_id: str = "complaints.ack_deadline"
-    version: int = 1
-    severity: Severity = Severity.medium
-    office_hours: float = 8.0
-
-
 def ack_alerts(
     items: Iterable[ComplaintStory], clock: datetime, raised: set[str], calendar: WorkingCalendar,
-    rule: AckRule = AckRule(),
+    rule: Rule = ACK_DEADLINE,
 ) -> tuple[set[str], list[Alert]]:
     """At event-time `clock`: raise once per complaint whose acknowledgement deadline passed unacknowledged,
     when the deadline passes; resolve once when it is finally acknowledged."""
@@ -114,31 +108,29 @@ def ack_alerts(
     for s in sorted(items, key=lambda s: s.complaint_id):
         if s.registered_at is None:
             continue
-        due = calendar.add_office_time(s.registered_at, timedelta(hours=rule.office_hours))
+        limit_hours = rule["office_hours"]
+        due = calendar.add_office_time(s.registered_at, timedelta(hours=limit_hours))
         late = due <= clock and (s.acknowledged_at is None or s.acknowledged_at > due)
         key = f"{rule.rule_id}:{s.complaint_id}"
         details = {"complaint_id": s.complaint_id, "customer": s.customer, "process": s.process,
                    "registered_at": s.registered_at.astimezone(STOCKHOLM).isoformat(),
-                   "due": due.astimezone(STOCKHOLM).isoformat(), "office_hours": rule.office_hours}
+                   "due": due.astimezone(STOCKHOLM).isoformat(), "office_hours": limit_hours}
         if late and key not in state:
             state.add(key)
-            out.append(Alert(
-                alert_id=stable_id(key, AlertState.raised.value), alert_key=key, state=AlertState.raised,
-                severity=rule.severity, rule_id=rule.rule_id, rule_version=rule.version,
-                title=f"Complaint for {s.customer} ({s.process}) not acknowledged within {rule.office_hours:g} "
-                "office hours", measured_value=None, target=rule.office_hours, unit="office hours",
-                window_start=s.registered_at, window_end=due, occurred_at=due, details_json=evidence(details)))
+            out.append(build_alert(
+                rule, key, AlertState.raised,
+                title=f"Complaint for {s.customer} ({s.process}) not acknowledged within {limit_hours:g} "
+                "office hours", measured_value=None, target=limit_hours, unit="office hours",
+                window_start=s.registered_at, window_end=due, occurred_at=due, details=details))
         ack = s.acknowledged_at
         if late and ack is not None and ack <= clock and f"{key}:resolved" not in state:
             state.add(f"{key}:resolved")
             hours = calendar.office_time_between(s.registered_at, ack) / timedelta(hours=1)
-            out.append(Alert(
-                alert_id=stable_id(key, AlertState.resolved.value), alert_key=key, state=AlertState.resolved,
-                severity=Severity.info, rule_id=rule.rule_id, rule_version=rule.version,
+            out.append(build_alert(
+                rule, key, AlertState.resolved,
                 title=f"Complaint for {s.customer} ({s.process}) acknowledged", measured_value=round(hours, 3),
-                target=rule.office_hours, unit="office hours", window_start=s.registered_at, window_end=due,
-                occurred_at=ack,
-                details_json=evidence(details | {"acknowledged_at": ack.astimezone(STOCKHOLM).isoformat()})))
+                target=limit_hours, unit="office hours", window_start=s.registered_at, window_end=due,
+                occurred_at=ack, details=details | {"acknowledged_at": ack.astimezone(STOCKHOLM).isoformat()}))
     return state, out
 
 
@@ -149,38 +141,25 @@ def backlog_at(items: Iterable[ComplaintStory], moment: datetime) -> list[tuple[
             and (s.closed_at is None or s.closed_at > moment)]
 
 
-@dataclass(frozen=True)
-class BacklogRule:
-    """`complaints.backlog`: more open complaints than the threshold (checked on the hour, event time)."""
-
-    rule_id: str = "complaints.backlog"
-    version: int = 1
-    severity: Severity = Severity.medium
-    threshold: int = 200
-
-
 def backlog_step(
     state: str | None, moment: datetime, open_count: int, oldest_age: timedelta | None,
-    rule: BacklogRule = BacklogRule(),
+    rule: Rule = BACKLOG,
 ) -> tuple[str | None, list[Alert]]:
     """Raise once when the open backlog passes the threshold, resolve once when it is back at or below it."""
     at = moment.astimezone(STOCKHOLM)
-    details = {"open": open_count, "threshold": rule.threshold,
+    threshold = rule["threshold"]
+    details = {"open": open_count, "threshold": threshold,
                "oldest_age_hours": None if oldest_age is None else round(oldest_age / timedelta(hours=1), 2),
                "at": at.isoformat()}
-    if state is None and open_count > rule.threshold:
+    if state is None and open_count > threshold:
         key = f"{rule.rule_id}:{at.isoformat()}"
-        return key, [Alert(
-            alert_id=stable_id(key, AlertState.raised.value), alert_key=key, state=AlertState.raised,
-            severity=rule.severity, rule_id=rule.rule_id, rule_version=rule.version,
-            title=f"Complaint backlog {open_count} above {rule.threshold}", measured_value=float(open_count),
-            target=float(rule.threshold), unit="count", window_start=None, window_end=moment, occurred_at=moment,
-            details_json=evidence(details))]
-    if state is not None and open_count <= rule.threshold:
-        return None, [Alert(
-            alert_id=stable_id(state, AlertState.resolved.value), alert_key=state, state=AlertState.resolved,
-            severity=Severity.info, rule_id=rule.rule_id, rule_version=rule.version,
-            title=f"Complaint backlog back at {open_count}", measured_value=float(open_count),
-            target=float(rule.threshold), unit="count", window_start=None, window_end=moment, occurred_at=moment,
-            details_json=evidence(details))]
+        return key, [build_alert(
+            rule, key, AlertState.raised, title=f"Complaint backlog {open_count} above {threshold}",
+            measured_value=float(open_count), target=float(threshold), unit="count", window_end=moment,
+            occurred_at=moment, details=details)]
+    if state is not None and open_count <= threshold:
+        return None, [build_alert(
+            rule, state, AlertState.resolved, title=f"Complaint backlog back at {open_count}",
+            measured_value=float(open_count), target=float(threshold), unit="count", window_end=moment,
+            occurred_at=moment, details=details)]
     return state, []

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from servicepulse.domain.parameters import QueueTarget, default_parameters
 from servicepulse.schemas.events import CallEvent, CallEventType, Channel
 
 __all__ = [
@@ -30,33 +31,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LIVE = (Channel.phone, Channel.chat)
 
 
-@dataclass(frozen=True)
-class QueueTarget:
-    """Service targets of one answer group (the seeds' figures; the table `sla_queue_targets` overrides)."""
-
-    threshold_s: int = 60
-    service_level: float = 0.85
-    fcr: float = 0.80
-    short_abandon_s: int = 5
-
-
-# Seeds 000/003/004: 60 s for the contact centre and payroll groups, 120 s for Väsby Direkt (first-line
-# municipal centre); FCR targets payroll service 95 %, manager support 100 %, pension group 100 %, contact
-# centre 80 %, Väsby Direkt (cases closed in the first-line centre) 72 %.
-DEFAULT_TARGETS: Mapping[str, QueueTarget] = {
-    "payroll-service": QueueTarget(60, 0.85, 0.95),
-    "manager-support": QueueTarget(60, 0.85, 1.0),
-    "pension-group": QueueTarget(60, 0.85, 1.0),
-    "kc-education": QueueTarget(60, 0.85, 0.80),
-    "kc-social": QueueTarget(60, 0.85, 0.80),
-    "kc-city-planning": QueueTarget(60, 0.85, 0.80),
-    "kc-parking": QueueTarget(60, 0.85, 0.80),
-    "vasby-direkt": QueueTarget(120, 0.85, 0.72),
-}
+# Service targets per answer group from the parameters file (the same values `migrate` writes into the table
+# `sla_queue_targets` that the views read); a queue not listed gets the file's default.
+DEFAULT_TARGETS: Mapping[str, QueueTarget] = default_parameters().sla_queues
 
 
 def queue_target(queue: str, targets: Mapping[str, QueueTarget] = DEFAULT_TARGETS) -> QueueTarget:
-    return targets.get(queue, QueueTarget())
+    return targets.get(queue, default_parameters().sla_default)
 
 
 def _floor(moment: datetime, size: timedelta) -> datetime:

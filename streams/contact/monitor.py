@@ -11,21 +11,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from servicepulse.domain.calendar import WorkingCalendar
+from servicepulse.domain.parameters import Parameters
+from servicepulse.domain.rules import Rule
 from servicepulse.schemas.events import Alert, CallEvent, CallEventType, Channel
 
-from ..complaints.rules import AckRule, BacklogRule, ComplaintStory, ack_alerts, backlog_at, backlog_step
-from .alerts import (
+from ..complaints.rules import ACK_DEADLINE, BACKLOG, ComplaintStory, ack_alerts, backlog_at, backlog_step
+from .metrics import DEFAULT_TARGETS, HOP_SIZE, HOP_STEP, QueueTarget, compute_windows, queue_target
+from .rules import (
+    CASE_LEAD_TIME,
+    EMAIL_DEADLINE,
+    SERVICE_LEVEL,
     BreachState,
-    CaseLeadTimeRule,
-    EmailDeadlineRule,
     PendingItem,
-    ServiceLevelRule,
     WindowResult,
     deadline_alerts,
     service_level_step,
 )
-from .clocks import WorkingCalendar
-from .metrics import DEFAULT_TARGETS, HOP_SIZE, HOP_STEP, QueueTarget, compute_windows
 
 __all__ = ["Bucket", "SlaMonitor", "buckets_from_events", "pending_emails"]
 
@@ -48,7 +50,7 @@ def buckets_from_events(
     """The 5-minute buckets the agent reads from ClickHouse, computed from events (tests, replays)."""
     out = []
     for (queue, start), m in compute_windows(events, targets, size=HOP_STEP).items():
-        target = targets[queue].service_level if queue in targets else QueueTarget().service_level
+        target = queue_target(queue, targets).service_level
         out.append(Bucket(queue, m.org, start, m.offered, m.answered_within_threshold, target))
     return out
 
@@ -75,12 +77,12 @@ class SlaMonitor:
     """
 
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
-    lateness: timedelta = timedelta(minutes=15)
-    sl_rule: ServiceLevelRule = field(default_factory=ServiceLevelRule)
-    email_rule: EmailDeadlineRule = field(default_factory=EmailDeadlineRule)
-    case_rule: CaseLeadTimeRule = field(default_factory=CaseLeadTimeRule)
-    ack_rule: AckRule = field(default_factory=AckRule)
-    backlog_rule: BacklogRule = field(default_factory=BacklogRule)
+    lateness: timedelta = timedelta(minutes=SERVICE_LEVEL["lateness_minutes"])
+    sl_rule: Rule = SERVICE_LEVEL
+    email_rule: Rule = EMAIL_DEADLINE
+    case_rule: Rule = CASE_LEAD_TIME
+    ack_rule: Rule = ACK_DEADLINE
+    backlog_rule: Rule = BACKLOG
     decided_until: dict[str, datetime] = field(default_factory=dict)  # queue -> start of last decided window
     breaches: dict[str, BreachState | None] = field(default_factory=dict)
     email_state: dict[str, int] = field(default_factory=dict)
@@ -88,6 +90,15 @@ class SlaMonitor:
     ack_state: set[str] = field(default_factory=set)
     backlog_state: str | None = None
     backlog_checked: datetime | None = None
+
+    @classmethod
+    def from_parameters(cls, parameters: Parameters) -> SlaMonitor:
+        """A monitor whose rules, lateness and office hours come from `parameters` (with any override file)."""
+        sl_rule = SERVICE_LEVEL.using(parameters)
+        return cls(calendar=WorkingCalendar.from_parameters(parameters),
+                   lateness=timedelta(minutes=sl_rule["lateness_minutes"]), sl_rule=sl_rule,
+                   email_rule=EMAIL_DEADLINE.using(parameters), case_rule=CASE_LEAD_TIME.using(parameters),
+                   ack_rule=ACK_DEADLINE.using(parameters), backlog_rule=BACKLOG.using(parameters))
 
     def earliest_needed(self, queue_default: datetime) -> datetime:
         """Oldest bucket start the next service-level call needs."""
@@ -125,7 +136,7 @@ class SlaMonitor:
 
     def cases(self, items: Sequence[PendingItem], clock: datetime) -> list[Alert]:
         """Cases (group = case type) against their lead time "day 1-N"; types without a limit are not timed."""
-        limits = self.case_rule.limits
+        limits = self.case_rule["limits"]
         timed = [i for i in items if i.group in limits]
         self.case_state, alerts = deadline_alerts(
             timed, clock, self.case_state, self.calendar, self.case_rule,

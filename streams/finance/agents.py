@@ -15,14 +15,14 @@ from servicepulse.connectors.serde import WireCodec
 from servicepulse.schemas.events import Event, InvoicePosting
 
 from ..emit import register_rule_agent
-from .controls import SuspensePostingRule, suspense_posting
+from .rules import SUSPENSE_POSTING, suspense_posting
 
 __all__ = ["register"]
 
 
 def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     topics = settings.kafka.topics
-    rule = SuspensePostingRule()
+    rule = SUSPENSE_POSTING
 
     def step(posting: Event) -> Iterable[Event]:
         assert isinstance(posting, InvoicePosting)

@@ -11,26 +11,18 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, time
 
-from servicepulse.schemas.events import Finding, InvoicePosting, PostingKind, Severity
+from servicepulse.domain.rules import Rule, build_finding
+from servicepulse.domain.zone import STOCKHOLM
+from servicepulse.schemas.events import Finding, InvoicePosting, PostingKind
 
-from ..rules import STOCKHOLM, evidence, stable_id
+from .rules import BENFORD
 
-__all__ = ["EXPECTED", "BenfordRule", "benford_findings", "conformity", "first_digit", "mad"]
+__all__ = ["EXPECTED", "benford_findings", "conformity", "first_digit", "mad"]
 
 EXPECTED = {d: math.log10(1 + 1 / d) for d in range(1, 10)}
 LEVELS = ((0.006, "close"), (0.012, "acceptable"), (0.015, "marginal"))
-
-
-@dataclass(frozen=True)
-class BenfordRule:
-    rule_id: str = "ap.benford"
-    version: int = 1
-    min_count: int = 1000
-    min_amount_ore: int = 1000  # amounts under 10 SEK say little about the first digit
-    per_supplier: bool = True  # also each supplier with at least min_count invoices
 
 
 def first_digit(amount_ore: int) -> int:
@@ -46,19 +38,20 @@ def conformity(value: float) -> str:
     return next((name for limit, name in LEVELS if value <= limit), "nonconformity")
 
 
-def benford_findings(postings: Iterable[InvoicePosting], rule: BenfordRule,
+def benford_findings(postings: Iterable[InvoicePosting], rule: Rule = BENFORD,
                      now: datetime | None = None) -> list[Finding]:
     """One finding per nonconforming population: a company's supplier invoices, or one supplier's."""
+    min_count, min_amount, per_supplier = rule["min_count"], rule["min_amount_ore"], rule["per_supplier"]
     populations: dict[tuple[str, str], list[InvoicePosting]] = defaultdict(list)
     for p in postings:
-        if p.kind is not PostingKind.supplier_invoice or abs(p.amount_ore) < rule.min_amount_ore:
+        if p.kind is not PostingKind.supplier_invoice or abs(p.amount_ore) < min_amount:
             continue
         populations[(p.company, "*")].append(p)
-        if rule.per_supplier and p.counterparty_id:
+        if per_supplier and p.counterparty_id:
             populations[(p.company, p.counterparty_id)].append(p)
     out = []
     for (company, supplier), items in sorted(populations.items()):
-        if len(items) < rule.min_count:
+        if len(items) < min_count:
             continue
         counts = Counter(first_digit(p.amount_ore) for p in items)
         value = mad(counts)
@@ -70,20 +63,18 @@ def benford_findings(postings: Iterable[InvoicePosting], rule: BenfordRule,
         who = "all suppliers" if supplier == "*" else f"supplier {supplier}"
         share = {str(d): round(counts[d] / len(items), 4) for d in range(1, 10)}
         worst = max(range(1, 10), key=lambda d: abs(share[str(d)] - EXPECTED[d]))
-        out.append(Finding(
+        out.append(build_finding(
             # One finding per population and year; a later run with more invoices replaces its evidence.
-            finding_id=stable_id(rule.rule_id, rule.version, company, supplier, last.year),
-            rule_id=rule.rule_id, rule_version=rule.version, severity=Severity.medium,
+            rule, key=(company, supplier, last.year),
             subject_type="supplier_population", subject_id=f"{company}:{supplier}", company=company,
             occurred_at=datetime.combine(last, time(12), STOCKHOLM), detected_at=now or datetime.now(STOCKHOLM),
             summary=f"Supplier invoice amounts of {who} ({company}) do not follow Benford's law: MAD "
                     f"{value:.4f} over {len(items)} invoices, digit {worst} at {share[str(worst)]:.1%}",
-            evidence_json=evidence({
+            evidence={
                 "population": supplier, "n": len(items), "mad": round(value, 6), "level": level,
                 "observed": share, "expected": {str(d): round(EXPECTED[d], 4) for d in range(1, 10)},
                 "counts": {str(d): counts[d] for d in range(1, 10)}, "from": first.isoformat(), "to": last.isoformat(),
                 "thresholds": {"close": 0.006, "acceptable": 0.012, "marginal": 0.015},
-            }),
-            source_event_ids=[],
+            },
         ))
     return out

@@ -1,6 +1,6 @@
 """Payment controls as pure functions: postings in (a window read from the exact raw table), findings out.
 
-Rules (ids and versions in `PaymentRules`):
+Rules (declared with their parameters in `rules.py`):
 
 - `bank.likely_unidentified`: an incoming bank payment whose reference is missing, is not a valid OCR
   number (Luhn mod 10; with the length digit when `ocr_length_digit`) or matches no open customer invoice of
@@ -28,16 +28,17 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from servicepulse.connectors.ingest.ocr import ocr_problem
+from servicepulse.domain.money import format_amount
+from servicepulse.domain.rules import Rule, build_finding
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import Finding, InvoicePosting, PostingKind, Severity
 
-from ..rules import STOCKHOLM, evidence, stable_id
+from .rules import DUPLICATE_PAYMENT, LIKELY_UNIDENTIFIED, NEW_SUPPLIER_FOUR_EYES, REFUND_LIMIT, SPLIT_INVOICE
 
 __all__ = [
-    "PaymentRules",
     "duplicate_payments",
     "likely_unidentified",
     "new_supplier_four_eyes",
@@ -50,23 +51,6 @@ __all__ = [
 _LEGAL = frozenset({"ab", "aktiebolag", "hb", "handelsbolag", "kb", "kommanditbolag", "ek", "för", "ekonomisk",
                     "förening", "publ", "ltd", "limited", "oy", "as", "asa", "gmbh", "inc", "llc", "bv", "sa"})
 CUSTOMER_LEDGER = "1510"
-
-
-@dataclass(frozen=True)
-class PaymentRules:
-    likely_unidentified_version: int = 1
-    duplicate_version: int = 1
-    split_version: int = 1
-    four_eyes_version: int = 1
-    refund_version: int = 1
-    bank_sources: frozenset[str] = frozenset({"bgmax", "camt054", "simulator"})
-    ocr_length_digit: bool = False
-    # "No open invoice" is claimed only when invoice history reaches this many days before the payment.
-    invoice_horizon_days: int = 100
-    near_days: int = 5
-    approval_limit_ore: int = 5_000_000  # 50 000 SEK
-    new_supplier_days: int = 90
-    refund_limit_ore: int = 2_500_000  # 25 000 SEK
 
 
 def supplier_key(p: InvoicePosting) -> str:
@@ -106,18 +90,18 @@ def _at(day: date) -> datetime:
     return datetime.combine(day, time(12), STOCKHOLM)
 
 
-def _finding(rule_id: str, version: int, key: Sequence[object], severity: Severity, subject_type: str,
-             subject_id: str, company: str, day: date, summary: str, doc: dict[str, object],
-             sources: list[str], now: datetime | None) -> Finding:
-    return Finding(finding_id=stable_id(rule_id, version, *key), rule_id=rule_id, rule_version=version,
-                   severity=severity, subject_type=subject_type, subject_id=subject_id, company=company,
-                   occurred_at=_at(day), detected_at=now or datetime.now(STOCKHOLM), summary=summary,
-                   evidence_json=evidence(doc), source_event_ids=sources)
+def _finding(rule: Rule, key: Sequence[object], severity: Severity, subject_type: str, subject_id: str,
+             company: str, day: date, summary: str, doc: dict[str, object], sources: list[str],
+             now: datetime | None) -> Finding:
+    return build_finding(rule, key=key, severity=severity, subject_type=subject_type, subject_id=subject_id,
+                         company=company, occurred_at=_at(day), detected_at=now or datetime.now(STOCKHOLM),
+                         summary=summary, evidence=doc, source_event_ids=sources)
 
 
-def likely_unidentified(postings: Iterable[InvoicePosting], rules: PaymentRules,
+def likely_unidentified(postings: Iterable[InvoicePosting], rule: Rule = LIKELY_UNIDENTIFIED,
                         now: datetime | None = None) -> list[Finding]:
-    rule = "bank.likely_unidentified"
+    bank_sources, length_digit = rule["bank_sources"], rule["ocr_length_digit"]
+    horizon = timedelta(days=rule["invoice_horizon_days"])
     events = sorted((p for p in postings if p.kind in (PostingKind.customer_invoice, PostingKind.incoming_payment)),
                     key=_order)
     history_from = min((p.posting_date for p in events if p.kind is PostingKind.customer_invoice), default=None)
@@ -131,24 +115,22 @@ def likely_unidentified(postings: Iterable[InvoicePosting], rules: PaymentRules,
                 open_ore[(p.company, ref)] = open_ore.get((p.company, ref), 0) + p.amount_ore
                 invoice_of[(p.company, ref)] = p.event_id
             continue
-        if p.source not in rules.bank_sources:
+        if p.source not in bank_sources:
             continue
         amount = abs(p.amount_ore)
-        reason = ocr_problem(ref, length_digit=rules.ocr_length_digit)
+        reason = ocr_problem(ref, length_digit=length_digit)
         if reason is None:
             remaining = open_ore.get((p.company, ref), 0)
             if remaining > 0:
                 open_ore[(p.company, ref)] = remaining - amount
                 continue
-            covered = history_from is not None and history_from <= p.posting_date - timedelta(
-                days=rules.invoice_horizon_days)
+            covered = history_from is not None and history_from <= p.posting_date - horizon
             if not covered:
                 continue
             reason = "no_open_invoice"
         out.append(_finding(
-            rule, rules.likely_unidentified_version, (p.event_id, reason), Severity.medium, "payment", p.event_id,
-            p.company, p.posting_date,
-            f"Incoming payment of {amount / 100:.2f} {p.currency} ({p.company}) is likely unidentified: {reason}",
+            rule, (p.event_id, reason), rule.severity, "payment", p.event_id, p.company, p.posting_date,
+            f"Incoming payment of {format_amount(amount)} {p.currency} ({p.company}) is likely unidentified: {reason}",
             {"reason": reason, "reference": ref or None, "amount_ore": amount,
              "posting_date": p.posting_date.isoformat(), "source": p.source, "account": p.account, "bank_text": p.text,
              "invoice_history_from": history_from.isoformat() if history_from else None,
@@ -157,9 +139,9 @@ def likely_unidentified(postings: Iterable[InvoicePosting], rules: PaymentRules,
     return out
 
 
-def duplicate_payments(postings: Iterable[InvoicePosting], rules: PaymentRules,
+def duplicate_payments(postings: Iterable[InvoicePosting], rule: Rule = DUPLICATE_PAYMENT,
                        now: datetime | None = None) -> list[Finding]:
-    rule = "ap.duplicate_payment"
+    near_days = rule["near_days"]
     exact: dict[tuple[str, str, str, int], InvoicePosting] = {}
     recent: dict[tuple[str, str, int], list[InvoicePosting]] = defaultdict(list)
     out = []
@@ -170,22 +152,22 @@ def duplicate_payments(postings: Iterable[InvoicePosting], rules: PaymentRules,
         match, kind = (first, "exact") if first is not None else (None, "")
         if match is None:
             window = [q for q in recent[(p.company, supplier, amount)]
-                      if (p.posting_date - q.posting_date).days <= rules.near_days
+                      if (p.posting_date - q.posting_date).days <= near_days
                       and (q.invoice_number or "") != invoice and similar_invoice(q.invoice_number, invoice)]
             if window:
                 match, kind = window[-1], "near"
         if match is not None:
             out.append(_finding(
-                rule, rules.duplicate_version, (p.event_id, kind),
+                rule, (p.event_id, kind),
                 Severity.high if kind == "exact" else Severity.medium, "payment", p.event_id, p.company, p.posting_date,
-                f"Possible {kind} duplicate payment of {amount / 100:.2f} SEK to supplier "
+                f"Possible {kind} duplicate payment of {format_amount(amount)} SEK to supplier "
                 f"{p.counterparty_id or '?'} ({p.company})",
                 {"match": kind, "supplier_key": supplier, "amount_ore": amount,
                  "payment": {"event_id": p.event_id, "date": p.posting_date.isoformat(), "invoice": invoice,
                              "supplier_id": p.counterparty_id},
                  "earlier": {"event_id": match.event_id, "date": match.posting_date.isoformat(),
                              "invoice": match.invoice_number, "supplier_id": match.counterparty_id},
-                 "near_days": rules.near_days},
+                 "near_days": near_days},
                 [match.event_id, p.event_id], now))
         if invoice:
             exact.setdefault((p.company, supplier, invoice, amount), p)
@@ -198,9 +180,9 @@ def _gross(p: InvoicePosting) -> int:
     return -p.amount_ore
 
 
-def split_invoices(postings: Iterable[InvoicePosting], rules: PaymentRules,
+def split_invoices(postings: Iterable[InvoicePosting], rule: Rule = SPLIT_INVOICE,
                    now: datetime | None = None) -> list[Finding]:
-    rule = "ap.split_invoice"
+    limit = rule["approval_limit_ore"]
     groups: dict[tuple[str, str, date, str], list[InvoicePosting]] = defaultdict(list)
     for p in postings:
         if p.kind is PostingKind.supplier_invoice and _gross(p) > 0 and p.approved_by:
@@ -209,16 +191,15 @@ def split_invoices(postings: Iterable[InvoicePosting], rules: PaymentRules,
     for (company, supplier, day, approver), items in sorted(groups.items()):
         items = sorted(items, key=_order)
         total = sum(_gross(p) for p in items)
-        if len(items) < 2 or total <= rules.approval_limit_ore or \
-                any(_gross(p) > rules.approval_limit_ore for p in items):
+        if len(items) < 2 or total <= limit or any(_gross(p) > limit for p in items):
             continue
         out.append(_finding(
-            rule, rules.split_version, (company, supplier, day, approver), Severity.high, "supplier",
+            rule, (company, supplier, day, approver), rule.severity, "supplier",
             f"{company}:{items[0].counterparty_id or supplier}", company, day,
             f"{len(items)} invoices from supplier {items[0].counterparty_id or '?'} on {day} approved by "
-            f"{approver}, {total / 100:.2f} SEK together, each within the {rules.approval_limit_ore / 100:.0f} limit",
+            f"{approver}, {format_amount(total)} SEK together, each within the {format_amount(limit, 0)} limit",
             {"supplier_key": supplier, "day": day.isoformat(), "approved_by": approver, "total_ore": total,
-             "approval_limit_ore": rules.approval_limit_ore,
+             "approval_limit_ore": limit,
              "invoices": [{"event_id": p.event_id, "invoice": p.invoice_number, "amount_ore": _gross(p)}
                           for p in items]},
             [p.event_id for p in items], now))
@@ -226,23 +207,24 @@ def split_invoices(postings: Iterable[InvoicePosting], rules: PaymentRules,
 
 
 def new_supplier_four_eyes(postings: Iterable[InvoicePosting], first_seen: Mapping[tuple[str, str], date],
-                           rules: PaymentRules, now: datetime | None = None) -> list[Finding]:
+                           rule: Rule = NEW_SUPPLIER_FOUR_EYES, now: datetime | None = None) -> list[Finding]:
     """`first_seen`: (company, supplier id) -> first invoice or payment date over the whole history.
 
     A payment to a supplier first seen at most `new_supplier_days` before it needs two people: on a manual
     payment (one with a registrar; payment-run payments have none) an approver other than the registrar, and
     on its invoice, when there is one, likewise.
     """
-    rule = "ap.new_supplier_four_eyes"
+    new_days = rule["new_supplier_days"]
     postings = list(postings)
-    invoices = {(p.company, p.counterparty_id, p.invoice_number): p for p in postings
-                if p.kind is PostingKind.supplier_invoice and p.counterparty_id and p.invoice_number}
+    invoices: dict[tuple[str, str, str | None], InvoicePosting] = {
+        (p.company, p.counterparty_id, p.invoice_number): p for p in postings
+        if p.kind is PostingKind.supplier_invoice and p.counterparty_id and p.invoice_number}
     out = []
     for pay in sorted((p for p in postings if p.kind is PostingKind.outgoing_payment), key=_order):
         if not pay.counterparty_id or pay.account == CUSTOMER_LEDGER:
             continue
         seen = first_seen.get((pay.company, pay.counterparty_id), pay.posting_date)
-        if (pay.posting_date - seen).days > rules.new_supplier_days:
+        if (pay.posting_date - seen).days > new_days:
             continue
         inv = invoices.get((pay.company, pay.counterparty_id, pay.invoice_number))
         problems = []
@@ -253,12 +235,11 @@ def new_supplier_four_eyes(postings: Iterable[InvoicePosting], first_seen: Mappi
         if not problems:
             continue
         out.append(_finding(
-            rule, rules.four_eyes_version, (pay.event_id,), Severity.high, "payment", pay.event_id, pay.company,
-            pay.posting_date,
-            f"Payment of {abs(pay.amount_ore) / 100:.2f} SEK to new supplier {pay.counterparty_id} "
+            rule, (pay.event_id,), rule.severity, "payment", pay.event_id, pay.company, pay.posting_date,
+            f"Payment of {format_amount(abs(pay.amount_ore))} SEK to new supplier {pay.counterparty_id} "
             f"({pay.company}) without a second approver: {', '.join(problems)}",
             {"problems": problems, "supplier_id": pay.counterparty_id, "supplier_first_seen": seen.isoformat(),
-             "new_supplier_days": rules.new_supplier_days, "payment_registered_by": pay.registered_by,
+             "new_supplier_days": new_days, "payment_registered_by": pay.registered_by,
              "payment_approved_by": pay.approved_by, "invoice_event": inv.event_id if inv else None,
              "invoice": pay.invoice_number, "invoice_registered_by": inv.registered_by if inv else None,
              "invoice_approved_by": inv.approved_by if inv else None, "amount_ore": abs(pay.amount_ore)},
@@ -266,22 +247,21 @@ def new_supplier_four_eyes(postings: Iterable[InvoicePosting], first_seen: Mappi
     return out
 
 
-def refund_limit(postings: Iterable[InvoicePosting], rules: PaymentRules,
+def refund_limit(postings: Iterable[InvoicePosting], rule: Rule = REFUND_LIMIT,
                  now: datetime | None = None) -> list[Finding]:
-    rule = "ar.refund_limit"
+    limit = rule["refund_limit_ore"]
     out = []
     for p in sorted(postings, key=_order):
         credit_note = p.kind is PostingKind.customer_invoice and p.amount_ore < 0
         refund = p.kind is PostingKind.outgoing_payment and p.account == CUSTOMER_LEDGER
-        if not (credit_note or refund) or abs(p.amount_ore) <= rules.refund_limit_ore:
+        if not (credit_note or refund) or abs(p.amount_ore) <= limit:
             continue
         what = "credit note (cancellation)" if credit_note else "refund"
         out.append(_finding(
-            rule, rules.refund_version, (p.event_id,), Severity.medium, "voucher", p.event_id, p.company,
-            p.posting_date,
-            f"Customer-ledger {what} of {abs(p.amount_ore) / 100:.2f} SEK ({p.company}) above the "
-            f"{rules.refund_limit_ore / 100:.0f} SEK limit",
-            {"what": what, "amount_ore": abs(p.amount_ore), "limit_ore": rules.refund_limit_ore,
+            rule, (p.event_id,), rule.severity, "voucher", p.event_id, p.company, p.posting_date,
+            f"Customer-ledger {what} of {format_amount(abs(p.amount_ore))} SEK ({p.company}) above the "
+            f"{format_amount(limit, 0)} SEK limit",
+            {"what": what, "amount_ore": abs(p.amount_ore), "limit_ore": limit,
              "customer_id": p.counterparty_id, "invoice": p.invoice_number, "registered_by": p.registered_by,
              "approved_by": p.approved_by, "voucher_series": p.voucher_series, "voucher_number": p.voucher_number},
             [p.event_id], now))

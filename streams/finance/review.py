@@ -1,4 +1,4 @@
-"""The finance controls run over a window of postings: one pure entry point, parameters from settings.
+"""The finance controls run over a window of postings: one pure entry point, rules from the parameters file.
 
 The finance review timer (`streams/readback/finance_review.py`) reads the window from ClickHouse — the exact,
 replay-guarded raw table — and the open items from `v_suspense_open_items`, calls `review`, and sends findings
@@ -10,46 +10,59 @@ repeated finding collapses.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from servicepulse.config import FinanceSettings
+from servicepulse.domain.parameters import Parameters, default_parameters
+from servicepulse.domain.rules import Rule
 from servicepulse.schemas.events import Finding, InvoicePosting
 
-from .benford import BenfordRule, benford_findings
-from .payments import (
-    PaymentRules,
-    duplicate_payments,
-    likely_unidentified,
-    new_supplier_four_eyes,
-    refund_limit,
-    split_invoices,
+from .benford import benford_findings
+from .payments import duplicate_payments, likely_unidentified, new_supplier_four_eyes, refund_limit, split_invoices
+from .rules import (
+    BENFORD,
+    DUPLICATE_PAYMENT,
+    LIKELY_UNIDENTIFIED,
+    NEW_SUPPLIER_FOUR_EYES,
+    REFUND_LIMIT,
+    SPLIT_INVOICE,
+    SUSPENSE_AGED,
 )
-from .suspense import OpenItem, SuspenseAgedRule, aged_findings
+from .suspense import OpenItem, aged_findings
 
 __all__ = ["FinanceControls", "review"]
 
 
 @dataclass(frozen=True)
 class FinanceControls:
-    payments: PaymentRules = field(default_factory=PaymentRules)
-    benford: BenfordRule = field(default_factory=BenfordRule)
-    aged: SuspenseAgedRule = field(default_factory=SuspenseAgedRule)
+    """The window rules with their parameters (how often and how far back: `ReadbackSettings`)."""
+
+    likely_unidentified: Rule = LIKELY_UNIDENTIFIED
+    duplicate_payment: Rule = DUPLICATE_PAYMENT
+    split_invoice: Rule = SPLIT_INVOICE
+    new_supplier_four_eyes: Rule = NEW_SUPPLIER_FOUR_EYES
+    refund_limit: Rule = REFUND_LIMIT
+    benford: Rule = BENFORD
+    aged: Rule = SUSPENSE_AGED
+
+    @property
+    def invoice_horizon_days(self) -> int:
+        """How far before the window customer invoices are read (`bank.likely_unidentified`)."""
+        return int(self.likely_unidentified["invoice_horizon_days"])
 
     @classmethod
-    def from_settings(cls, conf: FinanceSettings) -> FinanceControls:
+    def from_settings(cls, conf: FinanceSettings, parameters: Parameters | None = None) -> FinanceControls:
+        """The window rules with `parameters` (default: the parameters file); `conf` is the finance settings group."""
+        p = parameters or default_parameters()
         return cls(
-            payments=replace(
-                PaymentRules(),
-                invoice_horizon_days=conf.invoice_horizon_days,
-                near_days=conf.near_duplicate_days,
-                approval_limit_ore=conf.approval_limit_ore,
-                new_supplier_days=conf.new_supplier_days,
-                refund_limit_ore=conf.refund_limit_ore,
-            ),
-            benford=replace(BenfordRule(), min_count=conf.benford_min_count),
-            aged=replace(SuspenseAgedRule(), max_working_days=conf.suspense_max_working_days,
-                         max_open_ore=conf.suspense_max_open_ore),
+            likely_unidentified=LIKELY_UNIDENTIFIED.using(p),
+            duplicate_payment=DUPLICATE_PAYMENT.using(p),
+            split_invoice=SPLIT_INVOICE.using(p),
+            new_supplier_four_eyes=NEW_SUPPLIER_FOUR_EYES.using(p),
+            refund_limit=REFUND_LIMIT.using(p),
+            benford=BENFORD.using(p),
+            aged=SUSPENSE_AGED.using(p),
         )
 
 
@@ -57,13 +70,12 @@ def review(postings: Sequence[InvoicePosting], first_seen: Mapping[tuple[str, st
            items: Sequence[OpenItem], controls: FinanceControls, today: date,
            now: datetime | None = None) -> list[Finding]:
     """Every finance finding the window supports; the same input gives the same ids."""
-    rules = controls.payments
     return [
-        *likely_unidentified(postings, rules, now),
-        *duplicate_payments(postings, rules, now),
-        *split_invoices(postings, rules, now),
-        *new_supplier_four_eyes(postings, first_seen, rules, now),
-        *refund_limit(postings, rules, now),
+        *likely_unidentified(postings, controls.likely_unidentified, now),
+        *duplicate_payments(postings, controls.duplicate_payment, now),
+        *split_invoices(postings, controls.split_invoice, now),
+        *new_supplier_four_eyes(postings, first_seen, controls.new_supplier_four_eyes, now),
+        *refund_limit(postings, controls.refund_limit, now),
         *benford_findings(postings, controls.benford, now),
         *aged_findings(items, controls.aged, today, now),
     ]

@@ -30,14 +30,16 @@ from datetime import date, datetime, time, timedelta
 from orjson import loads as orjson_loads
 
 from servicepulse.domain.calendar import is_working_day
+from servicepulse.domain.money import format_amount
+from servicepulse.domain.rules import Rule, build_alert, build_finding
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import Alert, AlertState, Finding, InvoicePosting, Severity
 
-from ..rules import STOCKHOLM, evidence, stable_id
+from .rules import SUSPENSE_AGED
 
 __all__ = [
     "REFERENCE",
     "OpenItem",
-    "SuspenseAgedRule",
     "YearCount",
     "aged_alerts",
     "aged_findings",
@@ -143,73 +145,66 @@ def working_days_between(start: date, end: date) -> int:
     return days
 
 
-@dataclass(frozen=True)
-class SuspenseAgedRule:
-    """`gl.suspense_aged`: an item open longer than `max_working_days`, or open above `max_open_ore`."""
-
-    rule_id: str = "gl.suspense_aged"
-    version: int = 1
-    max_working_days: int = 10
-    max_open_ore: int = 5_000_000  # 50 000 SEK
-
-
-def aged_findings(items: Sequence[OpenItem], rule: SuspenseAgedRule, today: date,
+def aged_findings(items: Sequence[OpenItem], rule: Rule = SUSPENSE_AGED, today: date | None = None,
                   now: datetime | None = None) -> list[Finding]:
+    """Items open longer than `max_working_days` working days by `today` (default: now's Stockholm date), or
+    above `max_open_ore`."""
+    max_days, max_open = rule["max_working_days"], rule["max_open_ore"]
+    if today is None:
+        today = (now or datetime.now(STOCKHOLM)).astimezone(STOCKHOLM).date()
     out = []
     for item in items:
         age = working_days_between(item.opened_on, today)
         reasons = []
-        if age > rule.max_working_days:
+        if age > max_days:
             reasons.append("age")
-        if item.open_ore > rule.max_open_ore:
+        if item.open_ore > max_open:
             reasons.append("amount")
         if not reasons:
             continue
         voucher = f"{item.voucher_series} {item.voucher_number}".strip()
         # One finding per item and reason: the id does not move as the item keeps ageing.
-        out.append(Finding(
-            finding_id=stable_id(rule.rule_id, rule.version, item.company, item.account, voucher, *reasons),
-            rule_id=rule.rule_id, rule_version=rule.version,
-            severity=Severity.high if "amount" in reasons or age > 3 * rule.max_working_days else Severity.medium,
+        out.append(build_finding(
+            rule, key=(item.company, item.account, voucher, *reasons),
+            severity=Severity.high if "amount" in reasons or age > 3 * max_days else Severity.medium,
             subject_type="voucher", subject_id=f"{item.company}:{voucher}", company=item.company,
             occurred_at=datetime.combine(item.opened_on, time(12), STOCKHOLM),
             detected_at=now or datetime.now(STOCKHOLM),
-            summary=f"Open item {voucher} on {item.account} ({item.company}): {item.open_ore / 100:.2f} SEK open "
+            summary=f"Open item {voucher} on {item.account} ({item.company}): {format_amount(item.open_ore)} SEK open "
                     f"for {age} working days",
-            evidence_json=evidence({
+            evidence={
                 "account": item.account, "voucher_series": item.voucher_series,
                 "voucher_number": item.voucher_number, "opened_on": item.opened_on.isoformat(),
                 "amount_ore": item.amount_ore, "open_ore": item.open_ore, "reasons": reasons,
-                "age_working_days_at_detection": age, "max_working_days": rule.max_working_days,
-                "max_open_ore": rule.max_open_ore,
-            }),
+                "age_working_days_at_detection": age, "max_working_days": max_days,
+                "max_open_ore": max_open,
+            },
             source_event_ids=list(item.event_ids),
         ))
     return out
 
 
-def aged_alerts(findings: Sequence[Finding], raised: set[str], rule: SuspenseAgedRule,
+def aged_alerts(findings: Sequence[Finding], raised: set[str], rule: Rule = SUSPENSE_AGED,
                 now: datetime | None = None) -> list[Alert]:
     """Team-chat alerts for aged items: raised once when an item first breaks a limit, resolved once when it is
     cleared. `raised`: alert keys raised and not yet resolved (read back from the alerts table)."""
     at = now or datetime.now(STOCKHOLM)
     current = {f"{rule.rule_id}:{f.subject_id}": f for f in findings if f.rule_id == rule.rule_id}
     out = []
+    # These alert ids include the rule id and version (unlike the contact alerts): kept so ids do not move.
     for key in sorted(set(current) - raised):
         f = current[key]
         doc = orjson_loads(f.evidence_json)
-        out.append(Alert(
-            alert_id=stable_id(rule.rule_id, rule.version, key, AlertState.raised.value), alert_key=key,
-            state=AlertState.raised, severity=f.severity, rule_id=rule.rule_id, rule_version=rule.version,
+        out.append(build_alert(
+            rule, key, AlertState.raised, id_parts=(rule.rule_id, rule.version, key), severity=f.severity,
             title=f.summary, measured_value=float(doc["age_working_days_at_detection"]),
-            target=float(rule.max_working_days), unit="working_days", occurred_at=at, details_json=f.evidence_json,
+            target=float(rule["max_working_days"]), unit="working_days", occurred_at=at, details=doc,
         ))
     for key in sorted(raised - set(current)):
-        out.append(Alert(
-            alert_id=stable_id(rule.rule_id, rule.version, key, AlertState.resolved.value), alert_key=key,
-            state=AlertState.resolved, severity=Severity.info, rule_id=rule.rule_id, rule_version=rule.version,
+        out.append(build_alert(
+            rule, key, AlertState.resolved, id_parts=(rule.rule_id, rule.version, key),
             title=f"Open item {key.split(':', 2)[-1]} cleared or back within the limits", occurred_at=at,
-            details_json=evidence({"alert_key": key}),
+            details={"alert_key": key},
         ))
     return out
 

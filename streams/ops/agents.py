@@ -11,14 +11,14 @@ from servicepulse.connectors.serde import WireCodec
 from servicepulse.schemas.events import DeadLetter, Event
 
 from ..emit import register_rule_agent
-from .alerts import DeadLetterAlertRule, dead_letter_alert
+from .rules import DEAD_LETTERS, dead_letter_alert
 
 __all__ = ["register"]
 
 
 def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     topics = settings.kafka.topics
-    rule = DeadLetterAlertRule()
+    rule = DEAD_LETTERS
     # Raised keys live in memory: after a restart an alert may be sent once more, with the same alert_id,
     # which the alerts table collapses.
     raised: set[str] = set()

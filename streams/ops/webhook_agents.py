@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import faust
 
@@ -10,6 +11,8 @@ from servicepulse.config import Settings
 from servicepulse.connectors.serde import DecodeError, WireCodec
 from servicepulse.connectors.webhooks import WebhookPoster
 from servicepulse.schemas.events import Alert
+
+from ..batches import take_events
 
 __all__ = ["register"]
 
@@ -22,8 +25,8 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
                            conf.webhook_retries)
     source = app.topic(settings.kafka.topics.alerts, key_type=bytes, value_type=bytes)
 
-    async def post_alerts(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(conf.webhook_batch, settings.sink.batch_within_s):
+    async def post_alerts(stream: faust.StreamT[Any]) -> None:
+        async for events in take_events(stream, conf.webhook_batch, settings.sink.batch_within_s):
             for event in events:
                 try:
                     alert = codec.decode(event.message.value, Alert)

@@ -7,7 +7,21 @@ import hmac
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = ["Person", "bank_hash", "pseudonym", "subject_for"]
+__all__ = ["MissingPseudonymKey", "Person", "bank_hash", "pseudonym", "subject_for"]
+
+
+class MissingPseudonymKey(ValueError):
+    """A protected person's pseudonym or a bank-account hash was needed, and no pseudonym key was configured."""
+
+    def __init__(self) -> None:
+        super().__init__("no pseudonym key: set PAYROLL__PSEUDONYM_KEY (a secret), or SERVICEPULSE_DEMO=1 for the "
+                         "demo key")
+
+
+def _key(salt: str | None) -> bytes:
+    if not salt:
+        raise MissingPseudonymKey()
+    return salt.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,18 +42,18 @@ class Person:
     bank_changed_on: date | None = None
 
 
-def bank_hash(clearing: str, account: str, salt: str) -> str:
+def bank_hash(clearing: str, account: str, salt: str | None) -> str:
     """Salted hash of a bank account with spaces and dashes removed; equal accounts hash equal."""
     digits = "".join(ch for ch in f"{clearing}{account}" if ch.isdigit())
-    return hmac.new(salt.encode(), digits.encode(), hashlib.sha256).hexdigest()[:24]
+    return hmac.new(_key(salt), digits.encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def pseudonym(employee_id: str, salt: str) -> str:
+def pseudonym(employee_id: str, salt: str | None) -> str:
     """Stable pseudonymous id for a protected person: not the anstid, not reversible without the salt."""
-    return "SKYDD-" + hmac.new(salt.encode(), employee_id.encode(), hashlib.sha256).hexdigest()[:16]
+    return "SKYDD-" + hmac.new(_key(salt), employee_id.encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def subject_for(employee_id: str, person: Person | None, salt: str) -> str:
+def subject_for(employee_id: str, person: Person | None, salt: str | None) -> str:
     """The id a finding, alert or log line may carry for this employee."""
     if person is not None and person.protected:
         return pseudonym(employee_id, salt)

@@ -16,12 +16,12 @@ from clickhouse_connect.driver.client import Client
 from servicepulse.config import Settings
 from servicepulse.connectors.clickhouse import ThreadClients
 from servicepulse.connectors.serde import WireCodec
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import Alert, Finding, InvoicePosting, PostingKind
 
 from ..emit import send_all
 from ..finance.review import FinanceControls, review
 from ..finance.suspense import OpenItem, aged_alerts
-from ..rules import STOCKHOLM
 from .queries import query, rows
 
 __all__ = ["load_window", "raised_alert_keys", "register"]
@@ -69,7 +69,7 @@ def _posting(names: Sequence[str], row: Sequence[Any]) -> InvoicePosting:
 def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     topics = settings.kafka.topics
     conf = settings.readback
-    controls = FinanceControls.from_settings(settings.finance)
+    controls = FinanceControls.from_settings(settings.finance, settings.parameters())
     findings_topic = app.topic(topics.findings, key_type=bytes, value_type=bytes)
     alerts_topic = app.topic(topics.alerts, key_type=bytes, value_type=bytes)
     clients = ThreadClients(settings.clickhouse)
@@ -82,7 +82,7 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     def run_review() -> tuple[list[Finding], list[Alert]]:
         client = clients.get()
         postings, first_seen, items = load_window(client, conf.finance_lookback_days,
-                                                  controls.payments.invoice_horizon_days)
+                                                  controls.invoice_horizon_days)
         found = review(postings, first_seen, items, controls, datetime.now(STOCKHOLM).date()) \
             if postings or items else []
         # Raised and not yet resolved, read back from the alerts table so a restart neither repeats nor

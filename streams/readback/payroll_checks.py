@@ -30,11 +30,11 @@ from servicepulse.connectors.clickhouse import ThreadClients
 from servicepulse.connectors.serde import DecodeError, WireCodec
 from servicepulse.schemas.events import Finding, PayrollRun, PayrollRunKind, PayrollRunStatus
 
+from ..batches import take_events
 from ..emit import send_all
-from ..payroll.controls import EmployeeTotals, Line, RunContext, UrgentRunSummary, evaluate_run, urgent_payments
 from ..payroll.people import Person, subject_for
+from ..payroll.rules import EmployeeTotals, Line, RunContext, UrgentRunSummary, evaluate_run, urgent_payments
 from ..payroll.sampling import Sample, monetary_unit_sample, simple_random_sample
-from .payroll_people import DEFAULT_SALT
 from .queries import query, rows
 
 __all__ = [
@@ -108,7 +108,7 @@ def urgent_runs(client: Client, run: PayrollRun) -> list[UrgentRunSummary]:
                                                period=run.period)]
 
 
-def load_context(client: Client, run: PayrollRun, salt: str = DEFAULT_SALT) -> RunContext:
+def load_context(client: Client, run: PayrollRun, salt: str | None = None) -> RunContext:
     return RunContext(run, _lines(client, run), _people(client, run), _previous(client, run), salt)
 
 
@@ -122,7 +122,7 @@ class RunCheck:
     seconds: float
 
 
-def check_run(client: Client, run: PayrollRun, *, wait_s: float = 300.0, salt: str = DEFAULT_SALT,
+def check_run(client: Client, run: PayrollRun, *, wait_s: float = 300.0, salt: str | None = None,
               sample_size: int = 25, now: datetime | None = None) -> RunCheck:
     """Every rule over a closed run once all its lines are stored; samples for a main run, stored here."""
     started = _time.monotonic()
@@ -196,7 +196,7 @@ class _Checker:
 
     def check(self, run: PayrollRun) -> RunCheck:
         return check_run(self._clients.get(), run, wait_s=0,
-                         salt=self._settings.payroll.pseudonym_key.get_secret_value())
+                         salt=self._settings.payroll.key())
 
     async def wait_for_lines(self, run: PayrollRun) -> None:
         """Until the run's lines are all stored (or the wait ends); sleeps in the event loop, so a stopping
@@ -216,8 +216,8 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     output = app.topic(topics.findings, key_type=bytes, value_type=bytes)
     checker = _Checker(settings)
 
-    async def run(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(settings.sink.batch_max, settings.sink.batch_within_s):
+    async def run(stream: faust.StreamT[Any]) -> None:
+        async for events in take_events(stream, settings.sink.batch_max, settings.sink.batch_within_s):
             for event in events:
                 try:
                     header = codec.decode(event.message.value, PayrollRun)

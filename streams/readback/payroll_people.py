@@ -16,10 +16,8 @@ from servicepulse.connectors.ingest.paxml import PersonRecord
 from ..payroll.people import bank_hash, pseudonym
 from .queries import rows
 
-__all__ = ["DEFAULT_SALT", "save_people"]
+__all__ = ["save_people"]
 
-# Salt of bank-account hashes and pseudonyms. Production should set its own secret here (see README).
-DEFAULT_SALT = "servicepulse"
 
 _PEOPLE_COLUMNS = ("employee_id", "personnummer", "coordination_number", "first_name", "last_name", "birth_date",
                    "employed_from", "employed_to", "bank_hash", "previous_bank_hash", "bank_changed_on", "protected",
@@ -27,7 +25,7 @@ _PEOPLE_COLUMNS = ("employee_id", "personnummer", "coordination_number", "first_
 
 
 def save_people(client: Client, people: Sequence[PersonRecord], changed_on: date, source: str = "paxml",
-                salt: str = DEFAULT_SALT) -> int:
+                salt: str | None = None) -> int:
     """Upsert master data into the restricted table; a bank account differing from the stored one is a change."""
     if not people:
         return 0

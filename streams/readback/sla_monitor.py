@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -19,11 +18,11 @@ from clickhouse_connect.driver.client import Client
 
 from servicepulse.config import ReadbackSettings, Settings
 from servicepulse.connectors.serde import WireCodec
+from servicepulse.domain.calendar import WorkingCalendar
 
 from ..complaints.rules import ComplaintStory
-from ..contact.alerts import PendingItem
-from ..contact.clocks import WorkingCalendar
 from ..contact.monitor import Bucket, SlaMonitor
+from ..contact.rules import PendingItem
 from ..emit import send_all
 from .queries import rows
 
@@ -104,8 +103,8 @@ def evaluate(reader: SlaReader, monitor: SlaMonitor) -> list[Any]:
         opens, closes, ack_hours = configured
         if (monitor.calendar.opens, monitor.calendar.closes) != (opens, closes):
             monitor.calendar = WorkingCalendar(opens, closes)
-        if monitor.ack_rule.office_hours != ack_hours:
-            monitor.ack_rule = replace(monitor.ack_rule, office_hours=ack_hours)
+        if monitor.ack_rule["office_hours"] != ack_hours:
+            monitor.ack_rule = monitor.ack_rule.with_values(source="sla_settings", office_hours=ack_hours)
     calls_clock = reader.clock("call_events")
     complaints_clock = reader.clock("complaints")
     buckets = reader.buckets(monitor.earliest_needed(_EPOCH)) if calls_clock else []
@@ -127,11 +126,10 @@ def evaluate(reader: SlaReader, monitor: SlaMonitor) -> list[Any]:
 def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     alerts_topic = app.topic(settings.kafka.topics.alerts, key_type=bytes, value_type=bytes)
     reader = SlaReader(settings)
-    monitor = SlaMonitor()
+    monitor = SlaMonitor.from_parameters(settings.parameters())
 
     # The decisions run on event time: the tick only sets how soon after the data arrives an alert goes out.
     # One runner is enough (and two would raise every alert twice): the leader's.
-    @app.timer(settings.readback.sla_tick_s, on_leader=True, name="contact-sla-monitor")
     async def tick() -> None:
         nonlocal monitor
         # Decide on a copy and keep it only once its alerts are delivered: a failed read or send is retried
@@ -146,3 +144,5 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
             log.warning("sla monitor tick failed", error=repr(exc))
             return
         monitor = candidate
+
+    app.timer(settings.readback.sla_tick_s, on_leader=True, name="contact-sla-monitor")(tick)

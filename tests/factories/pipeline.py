@@ -43,6 +43,7 @@ def pipeline_env(backend: Backend, name: str, workdir: Path) -> dict[str, str]:
         "WORKER__DATA_DIR": str(workdir / "faust"),
         "LOG__FORMAT": "json",
         "SINK__BATCH_WITHIN_S": "0.5",
+        "PAYROLL__PSEUDONYM_KEY": "integration-test-pseudonym-key",
     }
     for topic in Topics.model_fields:
         env[f"KAFKA__TOPICS__{topic.upper()}"] = f"{name}-{topic.replace('_', '-')}"

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import CaseEvent
-from servicepulse.streams.rules import STOCKHOLM
 from tests.factories.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import CallEvent, Complaint
 from servicepulse.streams.contact.metrics import compute_windows
-from servicepulse.streams.rules import STOCKHOLM
 from tests.factories.calls import EXPECTED_15, contact, day_of_calls
 from tests.factories.pipeline import Pipeline
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import InvoicePosting, PostingKind
 from servicepulse.streams.finance.suspense import working_days_between
-from servicepulse.streams.rules import STOCKHOLM
 from tests.factories.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
@@ -30,9 +30,12 @@ def findings(pipeline: Pipeline, rule: str) -> dict[str, dict[str, object]]:
     return {subject: json.loads(doc) for subject, doc in rows}
 
 
-def test_bgmax_and_sie4_of_one_day(pipeline: Pipeline) -> None:
+def test_bgmax_and_sie4_of_one_day(pipeline: Pipeline, tmp_path: Path) -> None:
+    # An operator's override file: "no open invoice" may be claimed without invoice history before the day.
+    override = tmp_path / "parameters.toml"
+    override.write_text('[rules."bank.likely_unidentified"]\ninvoice_horizon_days = 0\n', encoding="utf-8")
     pipeline.env |= {"FINANCE__BANK_COMPANIES": '{"0005050505": "1040"}', "READBACK__FINANCE_INTERVAL_S": "2",
-                     "FINANCE__INVOICE_HORIZON_DAYS": "0"}
+                     "RULES__PARAMETERS_FILE": str(override)}
     # Two open customer invoices from the ledger (OCR 400100129 for 1 250.00, 400100293 for 300.00).
     producer = pipeline.producer()
     producer.send(customer_invoice("40010012", "400100129", 125_000))

@@ -61,7 +61,7 @@ def test_planted_run_end_to_end(pipeline: Pipeline) -> None:
     assert (report["precision"], report["recall"], report["planted"]) == (1.0, 1.0, len(planted.planted))
     # score() is typed for Findings but reads only these four fields, so the stored rows stand in (hence the ignore).
     stored = [SimpleNamespace(rule_id=r[0], subject_type=r[1], subject_id=r[2], evidence_json=r[3]) for r in this_run]
-    salt = pipeline.settings.payroll.pseudonym_key.get_secret_value()
+    salt = pipeline.settings.payroll.key()
     result = score(planted, stored, salt=salt)  # type: ignore[arg-type]
     print(f"\nend to end: {len(planted.lines)} lines, planted, loaded, ingested and checked in {checked:.1f}s; "
           f"{len(planted.planted)} planted, {len(this_run)} findings: precision {result.precision:.0%}, "

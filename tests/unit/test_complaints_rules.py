@@ -6,18 +6,17 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from servicepulse.domain.calendar import WorkingCalendar, tertial_of
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import AlertState, Complaint
 from servicepulse.streams.complaints.rules import (
-    BacklogRule,
+    BACKLOG,
     ack_alerts,
     backlog_at,
     backlog_step,
     compile_complaints,
     stories,
-    tertial,
 )
-from servicepulse.streams.contact.clocks import WorkingCalendar
-from servicepulse.streams.rules import STOCKHOLM
 
 CAL = WorkingCalendar()
 
@@ -37,8 +36,8 @@ def complaint(cid: str, step: str, at: datetime, customer: str = "Socialförvalt
     (sthlm(2026, 8, 31, 23, 0), "2026-T2"), (sthlm(2026, 9, 1), "2026-T3"), (sthlm(2026, 12, 31, 23, 0), "2026-T3"),
 ])
 def test_tertials(moment: datetime, expected: str) -> None:
-    assert tertial(moment) == expected
-    assert tertial(moment.astimezone(STOCKHOLM).astimezone(datetime.now().astimezone().tzinfo)) == expected
+    assert tertial_of(moment) == expected
+    assert tertial_of(moment.astimezone(STOCKHOLM).astimezone(datetime.now().astimezone().tzinfo)) == expected
 
 
 def test_compiled_per_tertial_customer_and_process() -> None:
@@ -83,7 +82,7 @@ def test_backlog_with_age_and_threshold() -> None:
     items = stories(events).values()
     open_now = backlog_at(items, sthlm(2026, 3, 3, 12))
     assert sorted(open_now) == [("1", timedelta(hours=26)), ("2", timedelta(hours=25)), ("3", timedelta(hours=24))]
-    rule = BacklogRule(threshold=2)
+    rule = BACKLOG.with_values(threshold=2)
     state, raised = backlog_step(None, sthlm(2026, 3, 3, 12), 3, timedelta(hours=26), rule)
     assert [a.state for a in raised] == [AlertState.raised] and raised[0].measured_value == 3
     state, again = backlog_step(state, sthlm(2026, 3, 3, 13), 4, timedelta(hours=27), rule)

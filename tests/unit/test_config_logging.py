@@ -41,3 +41,26 @@ def test_personnummer_is_masked_in_log_values(text: str) -> None:
     out = redact_personnummer(None, "info", {"event": f"user {text}", "n": 5})
     assert "1212" not in out["event"].replace("<personnummer>", "")
     assert out["n"] == 5
+
+
+def test_pseudonym_key_has_a_default_only_in_demo_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    from servicepulse.config import DEMO_PSEUDONYM_KEY, MissingSecret
+
+    for name in ("SERVICEPULSE_DEMO", "PAYROLL__PSEUDONYM_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert settings.demo is False and settings.payroll.pseudonym_key is None
+    with pytest.raises(MissingSecret, match="PAYROLL__PSEUDONYM_KEY"):
+        settings.payroll.key()
+    monkeypatch.setenv("SERVICEPULSE_DEMO", "1")
+    assert load_settings().payroll.key() == DEMO_PSEUDONYM_KEY
+    monkeypatch.setenv("PAYROLL__PSEUDONYM_KEY", "a-real-secret")
+    assert load_settings().payroll.key() == "a-real-secret"  # an explicit key wins, demo or not
+
+
+def test_protected_person_needs_the_key() -> None:
+    from servicepulse.streams.payroll.people import MissingPseudonymKey, Person, subject_for
+
+    assert subject_for("A1", Person("A1"), None) == "A1"  # not protected: no key needed
+    with pytest.raises(MissingPseudonymKey, match="PAYROLL__PSEUDONYM_KEY"):
+        subject_for("A1", Person("A1", protected=True), None)

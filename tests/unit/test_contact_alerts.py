@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from servicepulse.domain.calendar import WorkingCalendar
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import Alert, AlertState
-from servicepulse.streams.contact.alerts import (
+from servicepulse.streams.contact.rules import (
     BreachState,
     PendingItem,
     WindowResult,
     deadline_alerts,
     service_level_step,
 )
-from servicepulse.streams.contact.clocks import WorkingCalendar
-from servicepulse.streams.rules import STOCKHOLM
 
 T = datetime(2026, 3, 12, 9, 0, tzinfo=STOCKHOLM)
 

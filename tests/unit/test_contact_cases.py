@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from servicepulse.domain.calendar import WorkingCalendar
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import CaseEvent
 from servicepulse.simulator import SimConfig, Simulator
-from servicepulse.streams.contact.alerts import PendingItem
-from servicepulse.streams.contact.clocks import WorkingCalendar
 from servicepulse.streams.contact.monitor import SlaMonitor
-from servicepulse.streams.rules import STOCKHOLM
+from servicepulse.streams.contact.rules import PendingItem
 
 
 def at(day: int, hour: int, minute: int = 0, month: int = 4) -> datetime:

@@ -6,8 +6,8 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from servicepulse.streams.contact.clocks import WorkingCalendar, is_working_day
-from servicepulse.streams.rules import STOCKHOLM
+from servicepulse.domain.calendar import WorkingCalendar, is_working_day
+from servicepulse.domain.zone import STOCKHOLM
 
 CAL = WorkingCalendar()  # 08:00-16:30, so one working day is 8 h 30 min of office time
 

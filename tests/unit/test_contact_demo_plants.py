@@ -8,11 +8,11 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
+from servicepulse.domain.calendar import WorkingCalendar
 from servicepulse.schemas.events import Alert, AlertState, CallEvent, CallEventType, Channel, Complaint, Event
 from servicepulse.simulator import STOCKHOLM, SimConfig, Simulator, event_time, is_working_day
 from servicepulse.simulator.planted import planted_breaches, truth_records
 from servicepulse.streams.complaints.rules import stories
-from servicepulse.streams.contact.clocks import WorkingCalendar
 from servicepulse.streams.contact.metrics import DEFAULT_TARGETS
 from servicepulse.streams.contact.monitor import SlaMonitor, buckets_from_events, pending_emails
 

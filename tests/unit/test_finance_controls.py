@@ -12,9 +12,8 @@ from servicepulse.domain.calendar import STOCKHOLM
 from servicepulse.schemas.events import InvoicePosting, PostingKind
 from servicepulse.simulator.engine import SimConfig, Simulator
 from servicepulse.simulator.finance import planted_cases
-from servicepulse.streams.finance.benford import BenfordRule, benford_findings, conformity, mad
+from servicepulse.streams.finance.benford import benford_findings, conformity, mad
 from servicepulse.streams.finance.payments import (
-    PaymentRules,
     duplicate_payments,
     likely_unidentified,
     new_supplier_four_eyes,
@@ -24,9 +23,17 @@ from servicepulse.streams.finance.payments import (
     supplier_key,
 )
 from servicepulse.streams.finance.review import FinanceControls, review
+from servicepulse.streams.finance.rules import (
+    BENFORD,
+    DUPLICATE_PAYMENT,
+    LIKELY_UNIDENTIFIED,
+    NEW_SUPPLIER_FOUR_EYES,
+    REFUND_LIMIT,
+    SPLIT_INVOICE,
+)
 from servicepulse.streams.finance.suspense import open_items
 
-RULES = PaymentRules(invoice_horizon_days=0)
+UNIDENTIFIED = LIKELY_UNIDENTIFIED.with_values(invoice_horizon_days=0)
 D = date(2026, 3, 10)
 PAYABLES = "2440"
 _n = iter(range(1_000_000))
@@ -55,7 +62,7 @@ def test_likely_unidentified_reasons() -> None:
     missing = post(PostingKind.incoming_payment, 10_000, D, **bank)
     bad = post(PostingKind.incoming_payment, 10_000, D, reference="400100126", **bank)
     ledger = post(PostingKind.incoming_payment, -10_000, D, account="1510", source="agresso")  # not a bank file
-    found = likely_unidentified([again, bad, invoice, ok, missing, ledger], RULES)
+    found = likely_unidentified([again, bad, invoice, ok, missing, ledger], UNIDENTIFIED)
     reasons = {f.subject_id: json.loads(f.evidence_json)["reason"] for f in found}
     # The first payment settles the invoice; the second on the same reference finds it no longer open.
     assert reasons == {again.event_id: "no_open_invoice", missing.event_id: "missing_reference",
@@ -63,7 +70,7 @@ def test_likely_unidentified_reasons() -> None:
     assert {f.rule_id for f in found} == {"bank.likely_unidentified"}
     # Without invoice history long enough before the payment, "no open invoice" is not claimed.
     assert {json.loads(f.evidence_json)["reason"] for f in likely_unidentified(
-        [invoice, ok, again], PaymentRules(invoice_horizon_days=100))} == set()
+        [invoice, ok, again], LIKELY_UNIDENTIFIED.with_values(invoice_horizon_days=100))} == set()
 
 
 def test_duplicate_exact_and_near_with_name_matching() -> None:
@@ -75,14 +82,14 @@ def test_duplicate_exact_and_near_with_name_matching() -> None:
     far = pay(1_000_000, D + timedelta(days=30), counterparty_id="L1", counterparty_name="Städbolaget i Norr AB",
               invoice_number="F3")
     other = pay(1_000_000, D, counterparty_id="L3", counterparty_name="Norrbygg AB", invoice_number="F1")
-    found = duplicate_payments([a, exact, near, far, other], RULES)
+    found = duplicate_payments([a, exact, near, far, other], DUPLICATE_PAYMENT)
     assert sorted((f.subject_id, json.loads(f.evidence_json)["match"]) for f in found) == sorted(
         [(near.event_id, "near"), (exact.event_id, "exact")])
     assert supplier_key(a) == supplier_key(near) == "name:städbolaget i norr"
     # Same supplier and amount within the days but an unrelated invoice number: an ordinary repeat order.
     repeat = pay(1_000_000, D + timedelta(days=2), counterparty_id="L1", counterparty_name="Städbolaget i Norr AB",
                  invoice_number="77123")
-    assert [f.subject_id for f in duplicate_payments([a, repeat], RULES)] == []
+    assert [f.subject_id for f in duplicate_payments([a, repeat], DUPLICATE_PAYMENT)] == []
     assert similar_invoice("SN-2201", "SN2201B") and similar_invoice("000123", "123")
     assert similar_invoice("F-1234", "F-1284") and not similar_invoice("F1234", "F5678")
     assert supplier_key(pay(1, counterparty_id="L9")) == "id:L9"
@@ -91,11 +98,12 @@ def test_duplicate_exact_and_near_with_name_matching() -> None:
 def test_split_invoice_needs_same_approver_and_sum_over_limit() -> None:
     s = {"counterparty_id": "L3", "counterparty_name": "Byggservice Söder AB", "approved_by": "AT-1"}
     parts = [inv(2_000_000, D, **s), inv(2_200_000, D, **s), inv(2_400_000, D, **s)]
-    found = split_invoices([*parts, inv(2_000_000, counterparty_id="L3", approved_by="AT-2")], RULES)
+    found = split_invoices([*parts, inv(2_000_000, counterparty_id="L3", approved_by="AT-2")], SPLIT_INVOICE)
     assert len(found) == 1 and json.loads(found[0].evidence_json)["total_ore"] == 6_600_000
     assert set(found[0].source_event_ids) == {p.event_id for p in parts}
-    assert split_invoices(parts[:2], RULES) == []  # 42 000 SEK: within the limit
-    assert split_invoices([inv(6_000_000, D, **s), inv(100_000, D, **s)], RULES) == []  # one was over the limit anyway
+    assert split_invoices(parts[:2], SPLIT_INVOICE) == []  # 42 000 SEK: within the limit
+    # one was over the limit anyway
+    assert split_invoices([inv(6_000_000, D, **s), inv(100_000, D, **s)], SPLIT_INVOICE) == []
 
 
 def test_new_supplier_four_eyes() -> None:
@@ -110,7 +118,8 @@ def test_new_supplier_four_eyes() -> None:
     manual_ok = pay(500_000, D, counterparty_id="L10", invoice_number="X2", registered_by="EK-2", approved_by="EK-3")
     first = {("1010", "L4"): D, ("1010", "L5"): D - timedelta(days=10), ("1010", "L6"): D,
              ("1010", "L7"): D - timedelta(days=400), ("1010", "L8"): D}
-    found = new_supplier_four_eyes([same, none, good, old, unpaid, *pays, manual, manual_ok], first, RULES)
+    found = new_supplier_four_eyes([same, none, good, old, unpaid, *pays, manual, manual_ok], first,
+                                   NEW_SUPPLIER_FOUR_EYES)
     assert sorted((f.subject_id, tuple(json.loads(f.evidence_json)["problems"])) for f in found) == sorted([
         (pays[0].event_id, ("invoice_approver_is_registrar",)), (pays[1].event_id, ("invoice_no_approver",)),
         (manual.event_id, ("manual_payment_approver_is_registrar",))])
@@ -121,7 +130,7 @@ def test_refund_limit() -> None:
     refund = post(PostingKind.outgoing_payment, 2_600_000, account="1510")
     small = post(PostingKind.customer_invoice, -2_500_000, account="1510")  # at the limit: not above
     supplier = post(PostingKind.outgoing_payment, 9_000_000, account="2440")
-    found = refund_limit([credit, refund, small, supplier], RULES)
+    found = refund_limit([credit, refund, small, supplier], REFUND_LIMIT)
     assert [f.subject_id for f in found] == [credit.event_id, refund.event_id]
 
 
@@ -130,7 +139,7 @@ def test_benford_levels_and_findings() -> None:
     assert mad(conforming) < 0.006 and conformity(mad(conforming)) == "close"
     assert [conformity(x) for x in (0.006, 0.0121, 0.015, 0.0151)] == [
         "close", "marginal", "marginal", "nonconformity"]
-    rule = BenfordRule(min_count=100)
+    rule = BENFORD.with_values(min_count=100)
     bent = [inv(4_500_000 + 997 * i, counterparty_id="L7") for i in range(120)]
     found = benford_findings(bent, rule)
     assert {f.subject_id for f in found} == {"1010:*", "1010:L7"}
@@ -150,7 +159,7 @@ def simulated() -> tuple[list[InvoicePosting], date]:
 
 def test_every_planted_case_is_found(simulated: tuple[list[InvoicePosting], date]) -> None:
     events, today = simulated
-    controls = FinanceControls(benford=BenfordRule(min_count=1000))
+    controls = FinanceControls(benford=BENFORD.with_values(min_count=1000))
     found = review(events, first_seen(events), open_items(events), controls, today)
     got = {(f.rule_id, f.subject_id) for f in found}
     cases = planted_cases(date(2026, 3, 2))

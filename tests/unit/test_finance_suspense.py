@@ -6,8 +6,8 @@ import json
 from datetime import UTC, date, datetime
 
 from servicepulse.schemas.events import InvoicePosting, PostingKind
+from servicepulse.streams.finance.rules import SUSPENSE_AGED
 from servicepulse.streams.finance.suspense import (
-    SuspenseAgedRule,
     aged_alerts,
     aged_findings,
     open_items,
@@ -83,7 +83,7 @@ def test_working_days_skip_weekends_and_swedish_holidays() -> None:
 
 
 def test_aged_and_large_items_are_flagged_once_with_stable_ids() -> None:
-    rule = SuspenseAgedRule(max_working_days=10, max_open_ore=1_000_000)
+    rule = SUSPENSE_AGED.with_values(max_working_days=10, max_open_ore=1_000_000)
     items = open_items(openings())
     found = aged_findings(items, rule, today=date(2026, 3, 13))
     # B 9001 (1 500 000 öre, 11 working days since 26 Feb) is both old and large; the rest are young and small.
@@ -99,7 +99,7 @@ def test_aged_and_large_items_are_flagged_once_with_stable_ids() -> None:
 
 
 def test_aged_items_raise_once_and_resolve_once() -> None:
-    rule = SuspenseAgedRule(max_working_days=10, max_open_ore=5_000_000)
+    rule = SUSPENSE_AGED.with_values(max_working_days=10, max_open_ore=5_000_000)
     found = aged_findings(open_items(openings()), rule, today=date(2026, 3, 13))
     assert [f.subject_id for f in found] == ["1040:B 9001"]
     raised = aged_alerts(found, set(), rule)
@@ -114,7 +114,7 @@ def test_aged_items_raise_once_and_resolve_once() -> None:
 
 
 def test_no_aged_finding_on_young_small_items() -> None:
-    rule = SuspenseAgedRule(max_working_days=10, max_open_ore=5_000_000)
+    rule = SUSPENSE_AGED.with_values(max_working_days=10, max_open_ore=5_000_000)
     assert aged_findings(open_items(openings()), rule, today=date(2026, 3, 12)) == []
 
 

@@ -6,7 +6,7 @@ import pytest
 import typer
 
 from servicepulse.cli.controls import _param
-from servicepulse.streams.payroll.controls import rule_by_id
+from servicepulse.streams.payroll.rules import rule_by_id
 
 
 def test_param_values() -> None:

@@ -10,17 +10,17 @@ import orjson
 import pytest
 
 from servicepulse.schemas.events import Finding, PayrollRun, PayrollRunKind, PayrollRunStatus
-from servicepulse.streams.payroll.controls import (
+from servicepulse.streams.payroll.people import Person, pseudonym
+from servicepulse.streams.payroll.rules import (
+    URGENT_PAYMENT,
     EmployeeTotals,
     Line,
     RunContext,
-    UrgentPayment,
     UrgentRunSummary,
     evaluate_run,
     rule_by_id,
     urgent_payments,
 )
-from servicepulse.streams.payroll.people import Person, pseudonym
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 PAY_DATE = date(2026, 11, 25)  # a Wednesday
@@ -195,7 +195,7 @@ def test_urgent_payment() -> None:
                                 "girovision", 1, net)
 
     runs = [summary(i, "SF01", 500_000) for i in range(5)] + [summary(i, "SF02", 500_000) for i in range(4)]
-    found = urgent_payments(runs, UrgentPayment(), now=NOW)
+    found = urgent_payments(runs, URGENT_PAYMENT, now=NOW)
     assert [f.subject_id for f in found] == ["SF01"]
     assert ev(found[0])["count"] == 5 and ev(found[0])["net_ore"] == 2_500_000
     # One large urgent payment reaches the amount threshold on its own.

@@ -10,7 +10,7 @@ import pytest
 from servicepulse.schemas.events import Finding
 from servicepulse.simulator.payroll_planted import PlantedRun, planted_main_run
 from servicepulse.simulator.payroll_scoring import context_for, score, urgent_summaries
-from servicepulse.streams.payroll.controls import evaluate_run, urgent_payments
+from servicepulse.streams.payroll.rules import evaluate_run, urgent_payments
 from tests.factories.narrowing import one
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -77,7 +77,7 @@ def test_planted_run_through_paxml_gives_the_same_findings() -> None:
     from servicepulse.connectors.ingest.paxml import read_document
     from servicepulse.schemas.events import PayLine, PayrollRun
     from servicepulse.simulator.paxml_writer import paxml_people, paxml_run
-    from servicepulse.streams.payroll.controls import Line, RunContext
+    from servicepulse.streams.payroll.rules import Line, RunContext
 
     planted = planted_main_run(seed=2, employees=300)
     company = planted.header.customer

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from servicepulse.schemas.events import DeadLetter, InvoicePosting
-from servicepulse.streams.finance.controls import SuspensePostingRule, suspense_posting
-from servicepulse.streams.ops.alerts import DeadLetterAlertRule, dead_letter_alert
+from servicepulse.streams.finance.rules import SUSPENSE_POSTING, suspense_posting
+from servicepulse.streams.ops.rules import DEAD_LETTERS, dead_letter_alert
 
 T = datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
 
@@ -20,7 +19,7 @@ def posting(account: str, amount_ore: int, event_id: str = "p1") -> InvoicePosti
 
 
 def test_payment_to_9894_is_flagged_with_evidence() -> None:
-    rule = SuspensePostingRule()
+    rule = SUSPENSE_POSTING
     finding = suspense_posting(posting("9894", -125_050), rule, now=T)
     assert finding is not None
     assert (finding.rule_id, finding.rule_version, finding.severity.value) == ("gl.suspense_posting", 1, "low")
@@ -31,19 +30,19 @@ def test_payment_to_9894_is_flagged_with_evidence() -> None:
 
 
 def test_rebooking_off_9894_and_other_accounts_are_not_flagged() -> None:
-    rule = SuspensePostingRule()
+    rule = SUSPENSE_POSTING
     assert suspense_posting(posting("9894", 125_050), rule) is None
     assert suspense_posting(posting("9896", -100), rule) is None
     assert suspense_posting(posting("1510", -100), rule) is None
 
 
 def test_watched_accounts_are_configurable() -> None:
-    rule = replace(SuspensePostingRule(), accounts=frozenset({"9894", "9896"}))
+    rule = SUSPENSE_POSTING.with_values(accounts=frozenset({"9894", "9896"}))
     assert suspense_posting(posting("9896", -100), rule) is not None
 
 
 def test_finding_id_is_stable_for_the_same_posting() -> None:
-    rule = SuspensePostingRule()
+    rule = SUSPENSE_POSTING
     a = suspense_posting(posting("9894", -1), rule, now=T)
     b = suspense_posting(posting("9894", -1), rule, now=T + timedelta(hours=1))
     c = suspense_posting(posting("9894", -1, event_id="p2"), rule, now=T)
@@ -57,7 +56,7 @@ def letter(minute: int, topic: str = "call-events") -> DeadLetter:
 
 
 def test_dead_letters_raise_one_alert_per_source_and_hour() -> None:
-    rule = DeadLetterAlertRule()
+    rule = DEAD_LETTERS
     raised: set[str] = set()
     alerts = []
     for minute, topic in [(1, "call-events"), (5, "call-events"), (7, "complaints"), (65, "call-events")]:

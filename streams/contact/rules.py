@@ -6,36 +6,41 @@ a replay sends the same id again, which the alerts table (ReplacingMergeTree, re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from servicepulse.domain.calendar import WorkingCalendar
+from servicepulse.domain.rules import Rule, build_alert, declare
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import Alert, AlertState, Severity
 
-from ..rules import STOCKHOLM, evidence, stable_id
-from .clocks import WorkingCalendar
-
 __all__ = [
+    "CASE_LEAD_TIME",
+    "EMAIL_DEADLINE",
+    "RULES",
+    "SERVICE_LEVEL",
     "BreachState",
-    "EmailDeadlineRule",
     "PendingItem",
-    "ServiceLevelRule",
     "WindowResult",
     "deadline_alerts",
     "service_level_step",
 ]
 
-
-@dataclass(frozen=True)
-class ServiceLevelRule:
-    """`contact.service_level`: the rolling-hour service level of an answer group is below its target."""
-
-    rule_id: str = "contact.service_level"
-    version: int = 1
-    severity: Severity = Severity.high
-    # Fewer offered contacts than this in the hour make the ratio noise, not a breach (a quiet hour with
-    # three calls and one slow answer is 67 %); such windows neither raise nor resolve.
-    min_offered: int = 10
+SERVICE_LEVEL = declare(
+    "contact.service_level", Severity.high,
+    "The rolling-hour service level of an answer group is below its target (raised once, resolved once when "
+    "it is back at or above it); windows with fewer than `min_offered` contacts decide nothing.")
+EMAIL_DEADLINE = declare(
+    "contact.email_deadline", Severity.medium,
+    "E-mail not answered within `working_days` working day(s); one alert per answer group and local due day, "
+    "raised when the first deadline passes, resolved when every e-mail of that group and day is answered.")
+CASE_LEAD_TIME = declare(
+    "contact.case_lead_time", Severity.medium,
+    "A case not closed by the end of working day N of its lead time 'day 1-N' (`limits` per case type); one "
+    "alert per case type and due day, raised when the deadline passes, resolved when all are closed.")
+RULES: tuple[Rule, ...] = (SERVICE_LEVEL, EMAIL_DEADLINE, CASE_LEAD_TIME)
+"""The contact-centre rules, with their defaults from the parameters file."""
 
 
 @dataclass(frozen=True)
@@ -63,34 +68,20 @@ class BreachState:
     since: datetime
 
 
-def _alert(rule_id: str, version: int, severity: Severity, key: str, state: AlertState, title: str,
-           value: float | None, target: float | None, unit: str, start: datetime | None, end: datetime | None,
-           at: datetime, details: dict[str, object]) -> Alert:
-    return Alert(
-        alert_id=stable_id(key, state.value),
-        alert_key=key,
-        state=state,
-        severity=severity,
-        rule_id=rule_id,
-        rule_version=version,
-        title=title,
-        measured_value=value,
-        target=target,
-        unit=unit,
-        window_start=start,
-        window_end=end,
-        occurred_at=at,
-        details_json=evidence(details),
-    )
+def _alert(rule: Rule, severity: Severity, key: str, state: AlertState, title: str, value: float | None,
+           target: float | None, unit: str, start: datetime | None, end: datetime | None, at: datetime,
+           details: dict[str, object]) -> Alert:
+    return build_alert(rule, key, state, title=title, measured_value=value, target=target, unit=unit,
+                       window_start=start, window_end=end, occurred_at=at, details=details, severity=severity)
 
 
 def service_level_step(
-    state: BreachState | None, window: WindowResult, rule: ServiceLevelRule = ServiceLevelRule()
+    state: BreachState | None, window: WindowResult, rule: Rule = SERVICE_LEVEL
 ) -> tuple[BreachState | None, list[Alert]]:
     """Feed closed windows of one queue in start order: raise once when the level drops below target, resolve
     once when it is back at or above it."""
     level = window.service_level
-    if level is None or window.offered < rule.min_offered:
+    if level is None or window.offered < rule["min_offered"]:
         return state, []
     local_start = window.window_start.astimezone(STOCKHOLM)
     details = {"queue": window.queue, "org": window.org, "offered": window.offered,
@@ -99,48 +90,18 @@ def service_level_step(
                "window_end": window.window_end.astimezone(STOCKHOLM).isoformat()}
     if state is None and level < window.target:
         key = f"{rule.rule_id}:{window.queue}:{local_start.isoformat()}"
-        alert = _alert(rule.rule_id, rule.version, rule.severity, key, AlertState.raised,
+        alert = _alert(rule, rule.severity, key, AlertState.raised,
                        f"Service level {level:.0%} below target {window.target:.0%} in {window.queue}",
                        level, window.target, "ratio", window.window_start, window.window_end, window.window_end,
                        details)
         return BreachState(key, window.window_start), [alert]
     if state is not None and level >= window.target:
-        alert = _alert(rule.rule_id, rule.version, Severity.info, state.alert_key, AlertState.resolved,
+        alert = _alert(rule, Severity.info, state.alert_key, AlertState.resolved,
                        f"Service level back at {level:.0%} (target {window.target:.0%}) in {window.queue}",
                        level, window.target, "ratio", window.window_start, window.window_end, window.window_end,
                        details | {"breach_since": state.since.astimezone(STOCKHOLM).isoformat()})
         return None, [alert]
     return state, []
-
-
-@dataclass(frozen=True)
-class EmailDeadlineRule:
-    """`contact.email_deadline`: e-mail not answered within one working day; one alert per answer group and
-    local due day, raised when the first deadline passes (not when the answer finally comes), resolved when
-    every e-mail of that group and day has been answered."""
-
-    rule_id: str = "contact.email_deadline"
-    version: int = 1
-    severity: Severity = Severity.medium
-    working_days: int = 1
-
-
-# Lead times "day 1-N" per case type from the service agreement (seed 000).
-CASE_LIMITS: dict[str, int] = {
-    "new_hire": 2, "personal_data_update": 5, "name_change": 5, "employer_certificate": 5,
-    "urgent_girovision": 5, "urgent_agresso": 2,
-}
-
-
-@dataclass(frozen=True)
-class CaseLeadTimeRule:
-    """`contact.case_lead_time`: a case not closed by the end of working day N of its lead time "day 1-N"; one
-    alert per case type and due day, raised when the deadline passes and resolved when all are closed."""
-
-    rule_id: str = "contact.case_lead_time"
-    version: int = 1
-    severity: Severity = Severity.medium
-    limits: Mapping[str, int] = field(default_factory=lambda: dict(CASE_LIMITS))
 
 
 @dataclass(frozen=True)
@@ -158,7 +119,7 @@ def deadline_alerts(
     clock: datetime,
     raised: dict[str, int],
     calendar: WorkingCalendar,
-    rule: EmailDeadlineRule | CaseLeadTimeRule = EmailDeadlineRule(),
+    rule: Rule = EMAIL_DEADLINE,
     due: Callable[[PendingItem], datetime] | None = None,
     noun: str = "e-mail(s)",
     done: str = "answered",
@@ -172,11 +133,7 @@ def deadline_alerts(
     """
     missed: dict[str, list[tuple[PendingItem, datetime]]] = {}
     for item in items:
-        if due is not None:
-            deadline = due(item)
-        else:
-            assert isinstance(rule, EmailDeadlineRule)
-            deadline = calendar.working_days_due(item.received_at, rule.working_days)
+        deadline = due(item) if due is not None else calendar.working_days_due(item.received_at, rule["working_days"])
         if deadline > clock or (item.answered_at is not None and item.answered_at <= deadline):
             continue
         key = f"{rule.rule_id}:{item.group}:{deadline.astimezone(STOCKHOLM).date().isoformat()}"
@@ -191,17 +148,17 @@ def deadline_alerts(
         day_start = day.replace(hour=0, minute=0, second=0, microsecond=0)
         if key not in state:
             state[key] = len(found)
-            out.append(_alert(rule.rule_id, rule.version, rule.severity, key, AlertState.raised,
+            out.append(_alert(rule, rule.severity, key, AlertState.raised,
                               f"{len(found)} {noun} in {group} not {done} within "
-                              + (limit_text(group) if limit_text else f"{getattr(rule, 'working_days', 1)} working "
-                                 "day(s)"), float(len(found)), 0.0, "count", day_start,
+                              + (limit_text(group) if limit_text else f"{rule['working_days']} working day(s)"),
+                              float(len(found)), 0.0, "count", day_start,
                               day_start + timedelta(days=1), first_due,
                               {"group": group, "due_day": day.date().isoformat(), "first_due": day.isoformat(),
                                "item_ids": sorted(i.item_id for i, _ in found)}))
         if state[key] >= 0 and not open_now:
             last = max(i.answered_at for i, _ in found if i.answered_at is not None)
             state[key] = -1  # resolved: stays in the map so it is neither raised nor resolved again
-            out.append(_alert(rule.rule_id, rule.version, Severity.info, key, AlertState.resolved,
+            out.append(_alert(rule, Severity.info, key, AlertState.resolved,
                               f"Late {noun} in {group} due {day.date().isoformat()} now {done}",
                               float(len(found)), 0.0, "count", day_start, day_start + timedelta(days=1), last,
                               {"group": group, "due_day": day.date().isoformat(),

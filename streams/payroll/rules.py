@@ -10,33 +10,36 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from servicepulse.domain.calendar import holiday_name, is_working_day
+from servicepulse.domain.money import format_amount
+from servicepulse.domain.rules import Rule, build_finding, declare
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import Finding, PayLine, PayrollRun, PayrollRunKind, Severity
 
-from ..rules import STOCKHOLM, evidence, stable_id
 from .people import Person, subject_for
 
 __all__ = [
+    "BANK_CHANGE_PAID",
+    "DUPLICATE_LINE",
+    "GROSS_CEILING",
+    "NEGATIVE_NET",
+    "PAID_AFTER_TERMINATION",
+    "PAY_CHANGE",
+    "PENSION_AGE",
+    "RETROACTIVE",
     "RULES",
-    "BankChangePaid",
-    "DuplicateLine",
+    "RUN_RULES",
+    "SHARED_BANK_ACCOUNT",
+    "TRAVEL_PER_DIEM",
+    "URGENT_PAYMENT",
     "EmployeeTotals",
-    "GrossCeiling",
     "Line",
-    "NegativeNet",
-    "PaidAfterTermination",
-    "PayChange",
-    "PensionAge",
-    "Retroactive",
     "RunContext",
-    "SharedBankAccount",
-    "TravelPerDiem",
-    "UrgentPayment",
     "UrgentRunSummary",
     "evaluate_run",
     "rule_by_id",
@@ -100,126 +103,43 @@ class RunContext:
     lines: Sequence[Line]
     people: Mapping[str, Person] = field(default_factory=dict)
     previous: Mapping[str, EmployeeTotals] = field(default_factory=dict)
-    salt: str = "servicepulse"
+    # The pseudonym key (`settings.payroll.pseudonym_key`); needed only when a protected person is flagged.
+    salt: str | None = None
 
 
-@dataclass(frozen=True)
-class _Rule:
-    rule_id: str = ""
-    version: int = 1
-    severity: Severity = Severity.medium
-
-    def params(self) -> dict[str, Any]:
-        skip = {"rule_id", "version", "severity"}
-        out = {}
-        for f in fields(self):
-            if f.name in skip:
-                continue
-            value = getattr(self, f.name)
-            out[f.name] = sorted(value) if isinstance(value, frozenset) else value
-        return out
-
-
-@dataclass(frozen=True)
-class PaidAfterTermination(_Rule):
-    """Net paid later than `grace_days` after the end of employment, or gross for work after it."""
-
-    rule_id: str = "payroll.paid_after_termination"
-    severity: Severity = Severity.high
-    grace_days: int = 62
-
-
-@dataclass(frozen=True)
-class SharedBankAccount(_Rule):
-    """At least `min_employees` employees paid in one run to the same bank account."""
-
-    rule_id: str = "payroll.shared_bank_account"
-    severity: Severity = Severity.high
-    min_employees: int = 2
-
-
-@dataclass(frozen=True)
-class PayChange(_Rule):
-    """Net or gross changed by more than `max_change_pct` from the employee's previous main run."""
-
-    rule_id: str = "payroll.pay_change"
-    severity: Severity = Severity.medium
-    max_change_pct: int = 30
-    min_previous_ore: int = 100_000
-
-
-@dataclass(frozen=True)
-class NegativeNet(_Rule):
-    """Net pay below zero: a salary debt (löneskuld) to recover."""
-
-    rule_id: str = "payroll.negative_net"
-    severity: Severity = Severity.medium
-
-
-@dataclass(frozen=True)
-class GrossCeiling(_Rule):
-    """Gross pay in one run above `ceiling_ore`."""
-
-    rule_id: str = "payroll.gross_ceiling"
-    severity: Severity = Severity.high
-    ceiling_ore: int = 15_000_000
-
-
-@dataclass(frozen=True)
-class TravelPerDiem(_Rule):
-    """Travel or per-diem lines above a limit, or dated on a weekend or public holiday."""
-
-    rule_id: str = "payroll.travel_per_diem"
-    severity: Severity = Severity.low
-    max_line_ore: int = 500_000
-    max_per_diem_day_ore: int = 30_000
-    categories: frozenset[str] = frozenset({"travel", "per_diem"})
-
-
-@dataclass(frozen=True)
-class Retroactive(_Rule):
-    """Lines covering a period that ended more than `max_months` months before the run's period."""
-
-    rule_id: str = "payroll.retroactive"
-    severity: Severity = Severity.low
-    max_months: int = 3
-
-
-@dataclass(frozen=True)
-class PensionAge(_Rule):
-    """Pension paid out to someone younger than `min_age` (employer contributions excluded)."""
-
-    rule_id: str = "payroll.pension_age"
-    severity: Severity = Severity.high
-    min_age: int = 55
-    contribution_pay_types: frozenset[str] = frozenset({"95"})
-
-
-@dataclass(frozen=True)
-class DuplicateLine(_Rule):
-    """The same registered line (employee, pay type, amount, quantity, dates) twice in one run."""
-
-    rule_id: str = "payroll.duplicate_line"
-    severity: Severity = Severity.medium
-
-
-@dataclass(frozen=True)
-class BankChangePaid(_Rule):
-    """Bank account changed within `window_days` before the pay date, and the run pays net to it."""
-
-    rule_id: str = "payroll.bank_change_paid"
-    severity: Severity = Severity.high
-    window_days: int = 35
-
-
-@dataclass(frozen=True)
-class UrgentPayment(_Rule):
-    """Urgent payments outside the main run, per customer and period: flagged from `max_count` or `max_net_ore`."""
-
-    rule_id: str = "payroll.urgent_payment"
-    severity: Severity = Severity.low
-    max_count: int = 5
-    max_net_ore: int = 10_000_000
+PAID_AFTER_TERMINATION = declare(
+    "payroll.paid_after_termination", Severity.high,
+    "Net paid later than `grace_days` after the end of employment, or gross for work after it.")
+SHARED_BANK_ACCOUNT = declare(
+    "payroll.shared_bank_account", Severity.high,
+    "At least `min_employees` employees paid in one run to the same bank account.")
+PAY_CHANGE = declare(
+    "payroll.pay_change", Severity.medium,
+    "Net or gross changed by more than `max_change_pct` % from the employee's previous main run (previous "
+    "amounts under `min_previous_ore` not compared).")
+NEGATIVE_NET = declare(
+    "payroll.negative_net", Severity.medium, "Net pay below zero: a salary debt (löneskuld) to recover.")
+GROSS_CEILING = declare(
+    "payroll.gross_ceiling", Severity.high, "Gross pay in one run above `ceiling_ore`.")
+TRAVEL_PER_DIEM = declare(
+    "payroll.travel_per_diem", Severity.low,
+    "Travel or per-diem lines above a limit, or dated on a weekend or public holiday.")
+RETROACTIVE = declare(
+    "payroll.retroactive", Severity.low,
+    "Lines covering a period that ended more than `max_months` months before the run's period.")
+PENSION_AGE = declare(
+    "payroll.pension_age", Severity.high,
+    "Pension paid out to someone younger than `min_age` (employer contributions excluded).")
+DUPLICATE_LINE = declare(
+    "payroll.duplicate_line", Severity.medium,
+    "The same registered line (employee, pay type, amount, quantity, dates) twice in one run.")
+BANK_CHANGE_PAID = declare(
+    "payroll.bank_change_paid", Severity.high,
+    "Bank account changed within `window_days` before the pay date, and the run pays net to it.")
+URGENT_PAYMENT = declare(
+    "payroll.urgent_payment", Severity.low,
+    "Urgent payments outside the main run, per customer and period: flagged from `max_count` runs or "
+    "`max_net_ore` net (across runs, `urgent_payments`).")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -262,31 +182,23 @@ class _Emitter:
     def subject(self, employee_id: str) -> str:
         return subject_for(employee_id, self.ctx.people.get(employee_id), self.ctx.salt)
 
-    def finding(self, rule: _Rule, subject_type: str, subject_id: str, key: object, summary: str,
+    def finding(self, rule: Rule, subject_type: str, subject_id: str, key: object, summary: str,
                 doc: dict[str, Any], lines: Sequence[Line] = ()) -> Finding:
         run = self.ctx.run
         doc = {"run_id": run.run_id, "run_kind": run.kind.value, "period": run.period,
                "pay_date": run.pay_date.isoformat(), "parameters": rule.params(), **doc}
         if lines:
             doc["lines"] = [line.as_evidence() for line in lines]
-        return Finding(
-            finding_id=stable_id(rule.rule_id, rule.version, run.run_id, subject_id, key),
-            rule_id=rule.rule_id,
-            rule_version=rule.version,
-            severity=rule.severity,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            company=run.customer,
-            occurred_at=self.occurred,
-            detected_at=self.now,
-            summary=summary,
-            evidence_json=evidence(doc),
-            source_event_ids=[line.event_id for line in lines],
+        return build_finding(
+            rule, key=(run.run_id, subject_id, key), subject_type=subject_type, subject_id=subject_id,
+            company=run.customer, occurred_at=self.occurred, detected_at=self.now, summary=summary,
+            evidence=doc, source_event_ids=[line.event_id for line in lines],
         )
 
 
 def _kr(ore: int) -> str:
-    return f"{Decimal(ore) / 100:,.2f} SEK".replace(",", " ")
+    # The form payroll findings have always carried in their summaries and evidence ("1 250.00 SEK").
+    return f"{format_amount(ore, thousands=' ')} SEK"
 
 
 def _months_before(day: date, months: int) -> date:
@@ -301,7 +213,7 @@ def _age(birth: date, on: date) -> int:
 # --------------------------------------------------------------------------- per-run rules
 
 
-def _paid_after_termination(rule: PaidAfterTermination, ctx: RunContext, emps: dict[str, _Employee],
+def _paid_after_termination(rule: Rule, ctx: RunContext, emps: dict[str, _Employee],
                             out: _Emitter) -> Iterable[Finding]:
     pay_date = ctx.run.pay_date
     for employee_id, emp in emps.items():
@@ -311,7 +223,7 @@ def _paid_after_termination(rule: PaidAfterTermination, ctx: RunContext, emps: d
         end = person.employed_to
         after = [ln for ln in emp.lines if ln.category == "gross" and ln.amount_ore > 0
                  and ((ln.work_date or ln.period_from or date.min) > end)]
-        late = emp.net_ore > 0 and pay_date > end + timedelta(days=rule.grace_days)
+        late = emp.net_ore > 0 and pay_date > end + timedelta(days=rule["grace_days"])
         if not after and not late:
             continue
         subject = out.subject(employee_id)
@@ -319,12 +231,12 @@ def _paid_after_termination(rule: PaidAfterTermination, ctx: RunContext, emps: d
             rule, "employee", subject, end.isoformat(),
             f"Paid {_kr(emp.net_ore)} net on {pay_date} after employment ended {end}",
             {"employed_to": end.isoformat(), "net_ore": emp.net_ore, "days_after_end": (pay_date - end).days,
-             "threshold_days": rule.grace_days, "work_after_end": bool(after)},
+             "threshold_days": rule["grace_days"], "work_after_end": bool(after)},
             after or [ln for ln in emp.lines if ln.category == "net"],
         )
 
 
-def _shared_bank_account(rule: SharedBankAccount, ctx: RunContext, emps: dict[str, _Employee],
+def _shared_bank_account(rule: Rule, ctx: RunContext, emps: dict[str, _Employee],
                          out: _Emitter) -> Iterable[Finding]:
     accounts: dict[str, list[str]] = defaultdict(list)
     for employee_id, emp in emps.items():
@@ -332,7 +244,7 @@ def _shared_bank_account(rule: SharedBankAccount, ctx: RunContext, emps: dict[st
         if person is not None and person.bank_hash and emp.net_ore > 0:
             accounts[person.bank_hash].append(employee_id)
     for account, staff in sorted(accounts.items()):
-        if len(staff) < rule.min_employees:
+        if len(staff) < rule["min_employees"]:
             continue
         subjects = sorted(out.subject(e) for e in staff)
         lines = [ln for e in sorted(staff) for ln in emps[e].lines if ln.category == "net"]
@@ -340,12 +252,12 @@ def _shared_bank_account(rule: SharedBankAccount, ctx: RunContext, emps: dict[st
             rule, "bank_account", f"bank:{account[:12]}", ",".join(subjects),
             f"{len(staff)} employees paid to one bank account in run {ctx.run.run_id}",
             {"bank_account_hash": account, "employees": subjects, "employee_count": len(staff),
-             "net_ore": {out.subject(e): emps[e].net_ore for e in staff}, "threshold": rule.min_employees},
+             "net_ore": {out.subject(e): emps[e].net_ore for e in staff}, "threshold": rule["min_employees"]},
             lines,
         )
 
 
-def _pay_change(rule: PayChange, ctx: RunContext, emps: dict[str, _Employee], out: _Emitter) -> Iterable[Finding]:
+def _pay_change(rule: Rule, ctx: RunContext, emps: dict[str, _Employee], out: _Emitter) -> Iterable[Finding]:
     if ctx.run.kind is not PayrollRunKind.main:
         return
     for employee_id, emp in emps.items():
@@ -354,10 +266,10 @@ def _pay_change(rule: PayChange, ctx: RunContext, emps: dict[str, _Employee], ou
             continue
         changes = {}
         for name, now_ore, prev_ore in (("gross", emp.gross_ore, prev.gross_ore), ("net", emp.net_ore, prev.net_ore)):
-            if abs(prev_ore) < rule.min_previous_ore:
+            if abs(prev_ore) < rule["min_previous_ore"]:
                 continue
             # Integer comparison: |now - prev| * 100 > pct * |prev|, no float rounding at the threshold.
-            if abs(now_ore - prev_ore) * 100 > rule.max_change_pct * abs(prev_ore):
+            if abs(now_ore - prev_ore) * 100 > rule["max_change_pct"] * abs(prev_ore):
                 changes[name] = {"previous_ore": prev_ore, "current_ore": now_ore,
                                  "change_pct": str((Decimal(now_ore - prev_ore) * 100 / abs(prev_ore))
                                                    .quantize(Decimal("0.1")))}
@@ -366,14 +278,14 @@ def _pay_change(rule: PayChange, ctx: RunContext, emps: dict[str, _Employee], ou
         subject = out.subject(employee_id)
         yield out.finding(
             rule, "employee", subject, prev.run_id,
-            f"Pay changed more than {rule.max_change_pct} % from run {prev.run_id}: " + ", ".join(
+            f"Pay changed more than {rule['max_change_pct']} % from run {prev.run_id}: " + ", ".join(
                 f"{k} {v['change_pct']} %" for k, v in sorted(changes.items())),
-            {"previous_run_id": prev.run_id, "changes": changes, "threshold_pct": rule.max_change_pct},
+            {"previous_run_id": prev.run_id, "changes": changes, "threshold_pct": rule["max_change_pct"]},
             [ln for ln in emp.lines if ln.category in ("gross", "net")],
         )
 
 
-def _negative_net(rule: NegativeNet, ctx: RunContext, emps: dict[str, _Employee],
+def _negative_net(rule: Rule, ctx: RunContext, emps: dict[str, _Employee],
                   out: _Emitter) -> Iterable[Finding]:
     for employee_id, emp in emps.items():
         if emp.has_net and emp.net_ore < 0:
@@ -385,44 +297,44 @@ def _negative_net(rule: NegativeNet, ctx: RunContext, emps: dict[str, _Employee]
             )
 
 
-def _gross_ceiling(rule: GrossCeiling, ctx: RunContext, emps: dict[str, _Employee],
+def _gross_ceiling(rule: Rule, ctx: RunContext, emps: dict[str, _Employee],
                    out: _Emitter) -> Iterable[Finding]:
     for employee_id, emp in emps.items():
-        if emp.gross_ore > rule.ceiling_ore:
+        if emp.gross_ore > rule["ceiling_ore"]:
             yield out.finding(
                 rule, "employee", out.subject(employee_id), emp.gross_ore,
-                f"Gross pay {_kr(emp.gross_ore)} above the ceiling {_kr(rule.ceiling_ore)}",
-                {"gross_ore": emp.gross_ore, "ceiling_ore": rule.ceiling_ore},
+                f"Gross pay {_kr(emp.gross_ore)} above the ceiling {_kr(rule['ceiling_ore'])}",
+                {"gross_ore": emp.gross_ore, "ceiling_ore": rule["ceiling_ore"]},
                 [ln for ln in emp.lines if ln.category == "gross"],
             )
 
 
-def _travel_per_diem(rule: TravelPerDiem, ctx: RunContext, emps: dict[str, _Employee],
+def _travel_per_diem(rule: Rule, ctx: RunContext, emps: dict[str, _Employee],
                      out: _Emitter) -> Iterable[Finding]:
     for employee_id, emp in emps.items():
         for ln in emp.lines:
-            if ln.category not in rule.categories:
+            if ln.category not in rule["categories"]:
                 continue
             reasons = []
-            if ln.amount_ore > rule.max_line_ore:
-                reasons.append(f"amount above {_kr(rule.max_line_ore)}")
-            if ln.category == "per_diem" and (ln.unit_price_ore or 0) > rule.max_per_diem_day_ore:
-                reasons.append(f"per-diem day rate above {_kr(rule.max_per_diem_day_ore)}")
+            if ln.amount_ore > rule["max_line_ore"]:
+                reasons.append(f"amount above {_kr(rule['max_line_ore'])}")
+            if ln.category == "per_diem" and (ln.unit_price_ore or 0) > rule["max_per_diem_day_ore"]:
+                reasons.append(f"per-diem day rate above {_kr(rule['max_per_diem_day_ore'])}")
             if ln.work_date is not None and not is_working_day(ln.work_date):
                 reasons.append(f"dated {ln.work_date} ({holiday_name(ln.work_date) or ln.work_date.strftime('%A')})")
             if reasons:
                 yield out.finding(
                     rule, "employee", out.subject(employee_id), ln.event_id,
                     f"{ln.category.replace('_', '-')} line {ln.pay_type}: " + "; ".join(reasons),
-                    {"reasons": reasons, "max_line_ore": rule.max_line_ore,
-                     "max_per_diem_day_ore": rule.max_per_diem_day_ore}, [ln],
+                    {"reasons": reasons, "max_line_ore": rule["max_line_ore"],
+                     "max_per_diem_day_ore": rule["max_per_diem_day_ore"]}, [ln],
                 )
 
 
-def _retroactive(rule: Retroactive, ctx: RunContext, emps: dict[str, _Employee],
+def _retroactive(rule: Rule, ctx: RunContext, emps: dict[str, _Employee],
                  out: _Emitter) -> Iterable[Finding]:
     year, month = (int(p) for p in ctx.run.period.split("-"))
-    limit = _months_before(date(year, month, 1), rule.max_months)
+    limit = _months_before(date(year, month, 1), rule["max_months"])
     for employee_id, emp in emps.items():
         for ln in emp.lines:
             end = ln.period_to or ln.period_from
@@ -430,13 +342,13 @@ def _retroactive(rule: Retroactive, ctx: RunContext, emps: dict[str, _Employee],
                 yield out.finding(
                     rule, "employee", out.subject(employee_id), ln.event_id,
                     f"Retroactive line {ln.pay_type} for {ln.period_from or end}..{end}, older than "
-                    f"{rule.max_months} months",
+                    f"{rule['max_months']} months",
                     {"period_to": end.isoformat(), "oldest_allowed": limit.isoformat(),
-                     "max_months": rule.max_months}, [ln],
+                     "max_months": rule["max_months"]}, [ln],
                 )
 
 
-def _pension_age(rule: PensionAge, ctx: RunContext, emps: dict[str, _Employee],
+def _pension_age(rule: Rule, ctx: RunContext, emps: dict[str, _Employee],
                  out: _Emitter) -> Iterable[Finding]:
     pay_date = ctx.run.pay_date
     for employee_id, emp in emps.items():
@@ -444,19 +356,19 @@ def _pension_age(rule: PensionAge, ctx: RunContext, emps: dict[str, _Employee],
         if person is None or person.birth_date is None:
             continue
         age = _age(person.birth_date, pay_date)
-        if age >= rule.min_age:
+        if age >= rule["min_age"]:
             continue
         paid = [ln for ln in emp.lines if ln.category == "pension" and ln.amount_ore > 0
-                and ln.pay_type not in rule.contribution_pay_types]
+                and ln.pay_type not in rule["contribution_pay_types"]]
         if paid:
             yield out.finding(
                 rule, "employee", out.subject(employee_id), ",".join(ln.event_id for ln in paid),
                 f"Pension of {_kr(sum(ln.amount_ore for ln in paid))} paid to someone aged {age}",
-                {"age": age, "min_age": rule.min_age}, paid,
+                {"age": age, "min_age": rule["min_age"]}, paid,
             )
 
 
-def _duplicate_line(rule: DuplicateLine, ctx: RunContext, emps: dict[str, _Employee],
+def _duplicate_line(rule: Rule, ctx: RunContext, emps: dict[str, _Employee],
                     out: _Emitter) -> Iterable[Finding]:
     for employee_id, emp in emps.items():
         seen: dict[tuple[Any, ...], list[Line]] = defaultdict(list)
@@ -473,7 +385,7 @@ def _duplicate_line(rule: DuplicateLine, ctx: RunContext, emps: dict[str, _Emplo
                 )
 
 
-def _bank_change_paid(rule: BankChangePaid, ctx: RunContext, emps: dict[str, _Employee],
+def _bank_change_paid(rule: Rule, ctx: RunContext, emps: dict[str, _Employee],
                       out: _Emitter) -> Iterable[Finding]:
     pay_date = ctx.run.pay_date
     for employee_id, emp in emps.items():
@@ -483,54 +395,56 @@ def _bank_change_paid(rule: BankChangePaid, ctx: RunContext, emps: dict[str, _Em
         if person.previous_bank_hash in (None, person.bank_hash):
             continue
         days = (pay_date - person.bank_changed_on).days
-        if 0 <= days <= rule.window_days:
+        if 0 <= days <= rule["window_days"]:
             yield out.finding(
                 rule, "employee", out.subject(employee_id), person.bank_changed_on.isoformat(),
                 f"Bank account changed {person.bank_changed_on}, {days} days before paying {_kr(emp.net_ore)}",
                 {"bank_changed_on": person.bank_changed_on.isoformat(), "days_before_pay": days,
-                 "window_days": rule.window_days, "previous_bank_hash": person.previous_bank_hash,
+                 "window_days": rule["window_days"], "previous_bank_hash": person.previous_bank_hash,
                  "bank_hash": person.bank_hash, "net_ore": emp.net_ore},
                 [ln for ln in emp.lines if ln.category == "net"],
             )
 
 
-_Check = Callable[[Any, RunContext, dict[str, _Employee], _Emitter], Iterable[Finding]]
+_Check = Callable[[Rule, RunContext, dict[str, _Employee], _Emitter], Iterable[Finding]]
 
-RULES: dict[str, tuple[_Rule, _Check]] = {
-    rule.rule_id: (rule, check)
-    for rule, check in (
-        (PaidAfterTermination(), _paid_after_termination),
-        (SharedBankAccount(), _shared_bank_account),
-        (PayChange(), _pay_change),
-        (NegativeNet(), _negative_net),
-        (GrossCeiling(), _gross_ceiling),
-        (TravelPerDiem(), _travel_per_diem),
-        (Retroactive(), _retroactive),
-        (PensionAge(), _pension_age),
-        (DuplicateLine(), _duplicate_line),
-        (BankChangePaid(), _bank_change_paid),
-    )
+_CHECKS: dict[str, _Check] = {
+    PAID_AFTER_TERMINATION.rule_id: _paid_after_termination,
+    SHARED_BANK_ACCOUNT.rule_id: _shared_bank_account,
+    PAY_CHANGE.rule_id: _pay_change,
+    NEGATIVE_NET.rule_id: _negative_net,
+    GROSS_CEILING.rule_id: _gross_ceiling,
+    TRAVEL_PER_DIEM.rule_id: _travel_per_diem,
+    RETROACTIVE.rule_id: _retroactive,
+    PENSION_AGE.rule_id: _pension_age,
+    DUPLICATE_LINE.rule_id: _duplicate_line,
+    BANK_CHANGE_PAID.rule_id: _bank_change_paid,
 }
-"""Per-run rules with their default parameters; `payroll.urgent_payment` works across runs (`urgent_payments`)."""
+
+RUN_RULES: tuple[Rule, ...] = (PAID_AFTER_TERMINATION, SHARED_BANK_ACCOUNT, PAY_CHANGE, NEGATIVE_NET, GROSS_CEILING,
+                               TRAVEL_PER_DIEM, RETROACTIVE, PENSION_AGE, DUPLICATE_LINE, BANK_CHANGE_PAID)
+"""Per-run rules with their defaults from the parameters file, in the order `evaluate_run` applies them."""
+RULES: tuple[Rule, ...] = (*RUN_RULES, URGENT_PAYMENT)
+"""Every payroll rule; `payroll.urgent_payment` works across runs (`urgent_payments`)."""
 
 
-def rule_by_id(rule_id: str, **params: Any) -> _Rule:
-    """A rule with its defaults, parameters overridden (e.g. for a replay with another threshold)."""
-    if rule_id == UrgentPayment.rule_id:
-        return replace(UrgentPayment(), **params)
-    if rule_id not in RULES:
-        raise KeyError(f"unknown rule {rule_id!r}; known: {', '.join(sorted([*RULES, UrgentPayment.rule_id]))}")
-    return replace(RULES[rule_id][0], **params)
+def rule_by_id(rule_id: str, **params: Any) -> Rule:
+    """A rule with its defaults, parameters (and `version`) overridden, e.g. for a replay with another threshold.
+    An unknown rule raises KeyError, an unknown parameter TypeError."""
+    found = {rule.rule_id: rule for rule in RULES}
+    if rule_id not in found:
+        raise KeyError(f"unknown rule {rule_id!r}; known: {', '.join(sorted(found))}")
+    return found[rule_id].with_values(**params) if params else found[rule_id]
 
 
-def evaluate_run(ctx: RunContext, rules: Iterable[_Rule] | None = None, now: datetime | None = None) -> list[Finding]:
+def evaluate_run(ctx: RunContext, rules: Iterable[Rule] | None = None, now: datetime | None = None) -> list[Finding]:
     """Every finding of the given rules (default: all per-run rules) for one run."""
-    chosen = list(rules) if rules is not None else [rule for rule, _ in RULES.values()]
+    chosen = list(rules) if rules is not None else list(RUN_RULES)
     emps = _by_employee(ctx.lines)
     out = _Emitter(ctx, now or datetime.now(UTC))
     findings: list[Finding] = []
     for rule in chosen:
-        check = RULES[rule.rule_id][1]
+        check = _CHECKS[rule.rule_id]
         findings.extend(check(rule, ctx, emps, out))
     return findings
 
@@ -551,10 +465,10 @@ class UrgentRunSummary:
     net_ore: int
 
 
-def urgent_payments(runs: Iterable[UrgentRunSummary], rule: UrgentPayment | None = None,
+def urgent_payments(runs: Iterable[UrgentRunSummary], rule: Rule | None = None,
                     now: datetime | None = None) -> list[Finding]:
     """One finding per customer and period whose urgent payments reach `max_count` or `max_net_ore`."""
-    rule = rule or UrgentPayment()
+    rule = rule or URGENT_PAYMENT
     groups: dict[tuple[str, str], list[UrgentRunSummary]] = defaultdict(list)
     for run in runs:
         groups[(run.customer, run.period)].append(run)
@@ -563,30 +477,28 @@ def urgent_payments(runs: Iterable[UrgentRunSummary], rule: UrgentPayment | None
         group.sort(key=lambda r: r.run_id)
         count = len(group)
         net = sum(r.net_ore for r in group)
-        if count < rule.max_count and net < rule.max_net_ore:
+        if count < rule["max_count"] and net < rule["max_net_ore"]:
             continue
-        channels = defaultdict(int)
+        channels: defaultdict[str, int] = defaultdict(int)
         for r in group:
             channels[r.payment_channel or "unknown"] += 1
         last = max(r.pay_date for r in group)
-        findings.append(Finding(
+        findings.append(build_finding(
             # One finding per customer and period: a later urgent run updates it (same id, newer evidence).
-            finding_id=stable_id(rule.rule_id, rule.version, customer, period),
-            rule_id=rule.rule_id,
-            rule_version=rule.version,
-            severity=rule.severity,
+            rule,
+            key=(customer, period),
             subject_type="customer",
             subject_id=customer,
             company=customer,
             occurred_at=datetime.combine(last, time(12), STOCKHOLM),
             detected_at=now or datetime.now(UTC),
             summary=f"{count} urgent payments of {_kr(net)} net for {customer} in {period}",
-            evidence_json=evidence({
+            evidence={
                 "customer": customer, "period": period, "count": count, "net_ore": net,
                 "channels": dict(channels), "parameters": rule.params(),
                 "runs": [{"run_id": r.run_id, "pay_date": r.pay_date.isoformat(), "employees": r.employees,
                           "net_ore": r.net_ore, "payment_channel": r.payment_channel} for r in group],
-            }),
+            },
             source_event_ids=[f"{r.run_id}:closed" for r in group],
         ))
     return findings
