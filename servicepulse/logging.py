@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, WrappedLogger
@@ -24,15 +24,22 @@ def redact_personnummer(_logger: WrappedLogger, _name: str, event_dict: EventDic
     return event_dict
 
 
-class _CurrentStderr:
-    """Writes to whatever `sys.stderr` is now: a test runner or CliRunner may swap (and close) the one that
-    was current when logging was configured."""
+class _Stderr:
+    """The stderr current when logging was configured (so Faust's worker, which later redirects sys.stderr into
+    its own logger, does not wrap our JSON lines), or the current one once that stream is closed (a test
+    runner or CliRunner may swap in, then close, its own)."""
+
+    def __init__(self) -> None:
+        self._stream = sys.stderr
+
+    def _target(self) -> TextIO:
+        return sys.stderr if self._stream.closed else self._stream
 
     def write(self, text: str) -> int:
-        return sys.stderr.write(text)
+        return self._target().write(text)
 
     def flush(self) -> None:
-        sys.stderr.flush()
+        self._target().flush()
 
 
 def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
@@ -54,6 +61,6 @@ def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]  # a TextIO stand-in
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]  # a TextIO stand-in
         cache_logger_on_first_use=False,
     )
