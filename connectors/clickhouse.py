@@ -187,6 +187,11 @@ def write_reference_tables(client: Client, parameters: Parameters, today: dateti
                   [(opens.hour * 60 + opens.minute, closes.hour * 60 + closes.minute, parameters.ack_office_hours)])
     _replace_rows(client, "case_lead_time_limits", ("case_type", "limit_days"),
                   sorted((case_type, int(days)) for case_type, days in parameters.case_limits.items()))
+    _replace_rows(client, "business_targets", ("name", "value", "unit", "description", "source"),
+                  sorted((t.name, float(t.value), t.unit, t.description, t.source)
+                         for t in parameters.targets.values()))
+    _replace_rows(client, "finance_suspense_accounts", ("account", "role", "note"),
+                  sorted((account, role, note) for account, (role, note) in parameters.suspense_accounts.items()))
 
 
 def dedup_token(table: str, ranges: Sequence[tuple[str, int, int, int]]) -> str:

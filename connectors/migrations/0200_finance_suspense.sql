@@ -16,9 +16,6 @@ ENGINE = ReplacingMergeTree
 ORDER BY account
 SETTINGS non_replicated_deduplication_window = 100;
 
-INSERT INTO finance_suspense_accounts (account, role, note) VALUES
-    ('9894', 'unidentified', 'Oidentifierade inbetalningar: other, unidentified income (KassaBank)'),
-    ('9896', 'customer_ledger', 'Inbetalningar som hör till kundreskontran men inte kunde prickas av');
 
 CREATE VIEW IF NOT EXISTS v_suspense_lines AS
 SELECT company, account, event_id, amount_ore, posting_date,
@@ -141,8 +138,9 @@ WITH counts AS (
 SELECT c.company AS company, c.account AS account, c.year AS year, c.postings AS postings,
        p.postings AS previous_year,
        if(p.postings > 0, (c.postings - p.postings) / p.postings, NULL) AS change,
-       -0.03 AS goal,
-       if(p.postings > 0, (c.postings - p.postings) / p.postings <= -0.03, NULL) AS on_target
+       t.goal AS goal,
+       if(p.postings > 0, (c.postings - p.postings) / p.postings <= t.goal, NULL) AS on_target
 FROM counts AS c
 LEFT JOIN counts AS p ON c.company = p.company AND c.account = p.account AND p.year = c.year - 1
+CROSS JOIN (SELECT any(value) AS goal FROM business_targets FINAL WHERE name = 'suspense_yearly_change') AS t
 ORDER BY company, account, year

@@ -90,6 +90,11 @@ class Parameters:
     rules: Mapping[str, RuleParameters]
     files: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)  # office_hours, sla.default, sla.queues.<q>
+    # Service-agreement targets that no single rule owns (productivity per FTE, the yearly 9894 goal): read by
+    # views, dashboards and the report through the `business_targets` table.
+    targets: Mapping[str, Parameter] = field(default_factory=dict)
+    # Suspense accounts followed to clearing: account -> (role, note); written to `finance_suspense_accounts`.
+    suspense_accounts: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Parameters:
         return self  # immutable, like its parts
@@ -105,6 +110,12 @@ class Parameters:
             if p.name == name:
                 return p.value
         raise ParameterError(f"rule {rule_id!r} has no parameter {name!r}")
+
+    def target(self, name: str) -> Any:
+        try:
+            return self.targets[name].value
+        except KeyError:
+            raise ParameterError(f"target {name!r} is not in the parameters file") from None
 
     def queue_target(self, queue: str) -> QueueTarget:
         return self.sla_queues.get(queue, self.sla_default)
@@ -168,23 +179,30 @@ def _parse_default(doc: dict[str, Any], label: str) -> Parameters:
         for name, spec in body.items():
             if name == "version":
                 continue
-            if not isinstance(spec, dict) or "value" not in spec:
-                raise ParameterError(f"{label}: {rule_id}.{name} must be {{ value = ..., unit = ..., "
-                                     "description = ... }}")
-            params.append(Parameter(name, _freeze(spec["value"]), str(spec.get("unit", "")),
-                                    str(spec.get("description", "")), DEFAULT_FILE))
+            params.append(_parameter(name, spec, f"{label}: {rule_id}.{name}"))
         rules[rule_id] = RuleParameters(rule_id, int(body["version"]), tuple(params), DEFAULT_FILE)
     sources = {"office_hours": DEFAULT_FILE, "sla.default": DEFAULT_FILE,
                **{f"sla.queues.{q}": DEFAULT_FILE for q in queues}}
     opens, closes = office.get("opens", time(8)), office.get("closes", time(16, 30))
     if not isinstance(opens, time) or not isinstance(closes, time) or closes <= opens:
         raise ParameterError(f"{label}: office_hours must be two times of day, closes after opens")
+    targets = {name: _parameter(name, spec, f"{label}: targets.{name}")
+               for name, spec in doc.get("targets", {}).items()}
+    accounts = {str(account): (str(body.get("role", "")), str(body.get("note", "")))
+                for account, body in doc.get("finance", {}).get("suspense_accounts", {}).items()}
     return Parameters(opens, closes, default, MappingProxyType(queues), MappingProxyType(rules), (label,),
-                      MappingProxyType(sources))
+                      MappingProxyType(sources), MappingProxyType(targets), MappingProxyType(accounts))
+
+
+def _parameter(name: str, spec: Any, where: str) -> Parameter:
+    if not isinstance(spec, dict) or "value" not in spec:
+        raise ParameterError(f"{where} must be {{ value = ..., unit = ..., description = ... }}")
+    return Parameter(name, _freeze(spec["value"]), str(spec.get("unit", "")), str(spec.get("description", "")),
+                     DEFAULT_FILE)
 
 
 def _apply_override(base: Parameters, doc: dict[str, Any], label: str) -> Parameters:
-    unknown = set(doc) - {"office_hours", "sla", "rules"}
+    unknown = set(doc) - {"office_hours", "sla", "rules", "targets"}
     if unknown:
         raise ParameterError(f"{label}: unknown section(s) {', '.join(sorted(unknown))}")
     sources = dict(base.sources)
@@ -224,8 +242,17 @@ def _apply_override(base: Parameters, doc: dict[str, Any], label: str) -> Parame
             changed[name] = replace(known[name], value=_freeze(value), source=OVERRIDE_FILE)
         rules[rule_id] = RuleParameters(rule_id, version, tuple(changed[p.name] for p in current.parameters),
                                         version_source)
+    targets = dict(base.targets)
+    for name, spec in doc.get("targets", {}).items():
+        if name not in targets:
+            raise ParameterError(f"{label}: unknown target {name!r}; known: {', '.join(sorted(targets))}")
+        value = spec["value"] if isinstance(spec, dict) and "value" in spec else spec
+        if not _same_type(targets[name].value, value):
+            raise ParameterError(f"{label}: targets.{name} = {value!r} is not of the default's type")
+        targets[name] = replace(targets[name], value=_freeze(value), source=OVERRIDE_FILE)
     return Parameters(opens, closes, default, MappingProxyType(queues), MappingProxyType(rules),
-                      (*base.files, label), MappingProxyType(sources))
+                      (*base.files, label), MappingProxyType(sources), MappingProxyType(targets),
+                      base.suspense_accounts)
 
 
 @lru_cache(maxsize=1)

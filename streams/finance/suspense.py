@@ -31,6 +31,7 @@ from orjson import loads as orjson_loads
 
 from servicepulse.domain.calendar import is_working_day
 from servicepulse.domain.money import format_amount
+from servicepulse.domain.parameters import default_parameters
 from servicepulse.domain.rules import Rule, build_alert, build_finding
 from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import Alert, AlertState, Finding, InvoicePosting, Severity
@@ -50,7 +51,8 @@ __all__ = [
 
 # Same pattern as the ClickHouse view (re2 syntax): "ver B 4711", "Ver. M12" is not matched, keep it simple.
 REFERENCE = re.compile(r"(?i)\bver\s+([A-Za-z]{1,3})\s*(\d+)")
-SUSPENSE_ACCOUNTS = frozenset({"9894", "9896"})
+# The suspense accounts of the parameters file (also written to `finance_suspense_accounts` for the views).
+SUSPENSE_ACCOUNTS = frozenset(default_parameters().suspense_accounts)
 
 
 @dataclass(frozen=True)
