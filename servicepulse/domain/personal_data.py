@@ -124,7 +124,9 @@ _KEEP_WORDS = frozenset({
     "ocr", "ref", "referens", "faktura", "fakt", "fakturanr", "fakturanummer", "fnr", "avi", "avinr",
     "kund", "kundnr", "kundnummer", "ordernr", "order", "avtal", "avtalsnr", "hyra", "avgift", "ränta",
     "inbetalning", "betalning", "delbetalning", "återbetalning", "kredit", "kreditfaktura", "ver", "enl",
-    "sek", "kr", "eur", "invoice", "payment", "ref.", "nr", "avser", "period", "moms",
+    "sek", "kr", "eur", "invoice", "payment", "nr", "avser", "period", "moms", "januari", "februari", "mars",
+    "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december", "jan", "feb",
+    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "okt", "nov", "dec",
 })
 _TOKEN = re.compile(r"\S+")
 
