@@ -64,7 +64,7 @@ class RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802 - the stdlib's name
+    def formatException(self, ei: Any) -> str:
         return redact(super().formatException(ei))
 
 
