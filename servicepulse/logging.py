@@ -134,7 +134,7 @@ def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
     )
     numeric = logging.getLevelName(level.upper())
     install_redaction()
-    handler = logging.StreamHandler(_CurrentStderr())  # type: ignore[arg-type]  # a TextIO stand-in
+    handler = logging.StreamHandler(_CurrentStderr())
     handler.setFormatter(RedactingFormatter("%(message)s"))
     # Only when nothing is installed yet (as before); the record factory redacts for any other handler.
     logging.basicConfig(level=numeric, handlers=[handler])
