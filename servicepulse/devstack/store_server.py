@@ -990,8 +990,9 @@ def main(argv: list[str] | None = None) -> None:
     server = StoreServer(args.data_dir, host=args.host, port=args.port, users=users, limits=limits)
     try:
         server.start()
-        print(f"store listening on {server.url} ({'users: ' + ', '.join(u.name for u in users) if users else 'open'})",
-              file=sys.stderr, flush=True)
+        print(f"store listening on {server.url}", file=sys.stderr, flush=True)
+        print(f"store users: {', '.join(u.name for u in users) if users else 'none (open)'}", file=sys.stderr,
+              flush=True)
         # A timed wait keeps the main thread returning to the interpreter so signal handlers run.
         while not stop_requested.wait(0.5):
             pass
