@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import orjson
 
+from servicepulse.schemas.events import PayrollRun, PayrollRunKind, PayrollRunStatus
 from servicepulse.streams.payroll.people import Person, pseudonym, source_reference
-from servicepulse.streams.payroll.rules import RunContext, evaluate_run
-from tests.unit.test_payroll_controls import NOW, Lines, run
+from servicepulse.streams.payroll.rules import Line, RunContext, evaluate_run
+
+NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
+
+
+def run() -> PayrollRun:
+    return PayrollRun(event_id="SF01-2026-11-main:closed", run_id="SF01-2026-11-main", kind=PayrollRunKind.main,
+                      status=PayrollRunStatus.closed, customer="SF01", period="2026-11", pay_date=date(2026, 11, 25),
+                      occurred_at=NOW, source="test")
+
+
+class Lines:
+    def __init__(self) -> None:
+        self.lines: list[Line] = []
+
+    def salary(self, employee: str, gross: int) -> Lines:
+        for category, code, amount in (("gross", "11", gross), ("tax", "91", -gross * 3 // 10),
+                                       ("net", "99", gross - gross * 3 // 10)):
+            n = len(self.lines) + 1
+            self.lines.append(Line(f"R:{n}", n, employee, code, category, amount))
+        return self
 
 
 def test_protected_lines_are_referenced_by_keyed_hashes() -> None:
