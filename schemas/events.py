@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from servicepulse.domain.personal_data import redact
+
 __all__ = [
     "DATETIME_MAX",
     "DATETIME_MIN",
@@ -429,6 +431,8 @@ class DeadLetter(Event):
     def _truncated(cls, value: Any, info: ValidationInfo) -> Any:
         # A dead letter must always be constructible: an oversized reason or payload is cut, never refused.
         limit = LONG_MAX if info.field_name == "payload" else STRING_MAX
+        if info.field_name == "reason" and isinstance(value, str):
+            value = redact(value)  # reasons quote input values, and dead letters are shown to operators
         return value[:limit] if isinstance(value, str | bytes) and len(value) > limit else value
 
     def key(self) -> bytes:

@@ -87,8 +87,24 @@ class ClickHouseSettings(_Group):
     )
     database: str = Field("servicepulse", description="Database holding every servicepulse table")
     embedded_port: int = Field(18123, description="Port of the embedded store on 127.0.0.1")
+    embedded_host: str = Field(
+        "127.0.0.1", description="Address the embedded store binds: loopback unless told otherwise (0.0.0.0 or :: "
+        "expose it to the network; set a password then)")
     data_dir: Path = Field(Path("var/chdb"), description="Data directory of the embedded store")
-    password: SecretStr | None = Field(None, description="Password when not given in the URL")
+    password: SecretStr | None = Field(
+        None, description="Password when not given in the URL; the embedded store then requires it of its "
+        "`default` user")
+    reader_user: str = Field("grafana", description="Name of the embedded store's read-only dashboard user")
+    reader_password: SecretStr | None = Field(
+        None, description="Password of the embedded store's read-only dashboard user (refused writes and the "
+        "restricted tables); unset means there is no such user")
+    embedded_max_body_mib: int = Field(256, ge=1, description="Embedded store: largest request body accepted, MiB "
+                                       "(larger is refused with 413)")
+    embedded_max_decompressed_mib: int = Field(
+        1024, ge=1, description="Embedded store: largest request body after decompression, MiB (a compression bomb "
+        "is refused with 413 once it expands past this)")
+    embedded_max_threads: int = Field(32, ge=1, description="Embedded store: requests handled at once; further "
+                                      "connections wait in the listen queue")
 
     def url_or_embedded(self) -> str:
         return self.url or f"http://127.0.0.1:{self.embedded_port}"
@@ -233,9 +249,29 @@ class Settings(BaseSettings):
             object.__setattr__(self, "payroll",
                                self.payroll.model_copy(update={"pseudonym_key": SecretStr(DEMO_PSEUDONYM_KEY)}))
 
+    def require_safe_pseudonym_key(self) -> None:
+        """Refuse the demo pseudonym key (anyone with the code can brute-force its hashes) against a Kafka that is
+        not on this machine: the embedded broker, or one on loopback, is the only place for demo data."""
+        key = self.payroll.pseudonym_key
+        if key is None or key.get_secret_value() != DEMO_PSEUDONYM_KEY or _loopback_only(self.kafka.bootstrap):
+            return
+        raise MissingSecret(f"the demo pseudonym key is not allowed with Kafka at {self.kafka.bootstrap}: set "
+                            "PAYROLL__PSEUDONYM_KEY to a secret (and unset SERVICEPULSE_DEMO)")
+
     def parameters(self) -> Parameters:
         """Rule parameters and business targets: the parameters file with the operator's override file on top."""
         return load_parameters(self.rules.parameters_file)
+
+
+def _loopback_only(bootstrap: str | None) -> bool:
+    """Whether every bootstrap server is on this machine (unset: the embedded broker)."""
+    if not bootstrap:
+        return True
+    for server in bootstrap.split(","):
+        host = server.strip().rsplit(":", 1)[0].strip("[]").lower() if ":" in server else server.strip().lower()
+        if not (host == "localhost" or host == "::1" or host.startswith("127.")):
+            return False
+    return True
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -4,7 +4,8 @@ Every `Ntfctn/Ntry` gives one posting per `NtryDtls/TxDtls` (or one for the entr
 entries (`CRDT`) are `incoming_payment` with a positive amount on the bank account, debit entries (`DBIT`)
 `outgoing_payment` with a negative one. Read: `Amt` + currency, `CdtDbtInd`, `BookgDt`, `ValDt`,
 `AcctSvcrRef`, `Refs/EndToEndId`, debtor (`RltdPties/Dbtr`, both the `Nm` and `Pty/Nm` forms) and
-remittance, structured (`Strd/CdtrRefInf/Ref`) before unstructured (`Ustrd`). Elements are matched on local
+remittance, structured (`Strd/CdtrRefInf/Ref`) before unstructured (`Ustrd`, kept only in its redacted form:
+`servicepulse.domain.personal_data.redact_free_text`). Elements are matched on local
 name, so versions .001.02 to .001.08 read alike. The XML parser resolves no entities and fetches nothing.
 
 Checks: well-formed XML (a truncated file is rejected with the parser's line), the right root, amounts
@@ -24,6 +25,7 @@ from typing import IO
 from lxml import etree
 from pydantic import ValidationError
 
+from servicepulse.domain.personal_data import redact_free_text
 from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import InvoicePosting, PostingKind
 
@@ -177,7 +179,9 @@ def _entry(entry: etree._Element, account: str, ntf_id: str, n: int, created: da
         if end_to_end == "NOTPROVIDED":
             end_to_end = None
         tx_ref = _text(tx, "Refs/AcctSvcrRef") or entry_ref
-        reference = _text(tx, "RmtInf/Strd/CdtrRefInf/Ref") or _text(tx, "RmtInf/Ustrd")
+        # A structured creditor reference is the payee's own; free remittance text is whatever the payer typed
+        # (names, personnummer): only its redacted form (references, amounts, bookkeeping words) is kept.
+        reference = _text(tx, "RmtInf/Strd/CdtrRefInf/Ref") or redact_free_text(_text(tx, "RmtInf/Ustrd"))
         debtor = _find(tx, "RltdPties/Dbtr")
         name = _text(debtor, "Nm") or _text(debtor, "Pty/Nm")
         org = _text(debtor, "Id/OrgId/Othr/Id") or _text(debtor, "Pty/Id/OrgId/Othr/Id")

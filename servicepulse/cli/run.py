@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 import typer
+from pydantic import SecretStr
+
+from servicepulse.config import DEMO_PSEUDONYM_KEY, MissingSecret, Settings
 
 from .common import console, fail, settings_and_logging
 
@@ -26,8 +30,28 @@ def worker(index: int = typer.Option(0, help="Worker number; picks the web port 
     from servicepulse.streams.app import build_app
 
     settings = settings_and_logging()
+    _refuse_demo_key(settings)
     app = build_app(settings, worker_index=index)
     faust.Worker(app, loglevel=settings.log.level.lower(), quiet=True).execute_from_commandline()
+
+
+def _refuse_demo_key(settings: Settings) -> None:
+    try:
+        settings.require_safe_pseudonym_key()
+    except MissingSecret as exc:
+        fail(str(exc))
+
+
+def _require_free_port(host: str, port: int, what: str, setting: str) -> None:
+    """`up` only uses a broker or store it started itself: one already on the port may hold other data (and
+    `up` truncates `sink_watermarks` in its store)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            fail(f"port {port} ({what}) is taken by another process: `up` only uses a {what} it starts itself. "
+                 f"Stop that process, or set {setting} to a free port.")
 
 
 def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -71,6 +95,9 @@ def up(
     from servicepulse.devstack.stack import start_store
 
     settings = settings_and_logging()
+    # Workers check again; refusing here spares a restart loop (`--demo` gives them the demo key when none is set).
+    _refuse_demo_key(settings if not demo or settings.payroll.pseudonym_key else settings.model_copy(
+        update={"payroll": settings.payroll.model_copy(update={"pseudonym_key": SecretStr(DEMO_PSEUDONYM_KEY)})}))
     if partitions:
         settings = settings.model_copy(
             update={"kafka": settings.kafka.model_copy(update={"partitions": partitions})}
@@ -94,6 +121,7 @@ def up(
     signal.signal(signal.SIGINT, on_signal)
     try:
         if settings.kafka.bootstrap is None:
+            _require_free_port("127.0.0.1", settings.kafka.embedded_port, "broker", "KAFKA__EMBEDDED_PORT")
             broker = EmbeddedBroker(settings.kafka.embedded_port, log_file=logs / "broker.log")
             try:
                 broker.start()
@@ -102,6 +130,8 @@ def up(
             env["KAFKA_BOOTSTRAP"] = broker.bootstrap
         wait_for_kafka(settings.kafka)
         if settings.clickhouse.url is None:
+            _require_free_port(settings.clickhouse.embedded_host, settings.clickhouse.embedded_port, "store",
+                               "CLICKHOUSE__EMBEDDED_PORT")
             data_dir = run_dir / "chdb"
             store = start_store(data_dir, settings.clickhouse.embedded_port, logs / "store.log")
             env["CLICKHOUSE_URL"] = settings.clickhouse.url_or_embedded()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
-import gzip
+import hmac
 import io
 import json
 import re
@@ -30,11 +31,20 @@ import lz4.frame
 import structlog
 import zstandard
 
-__all__ = ["StoreServer", "main"]
+from servicepulse.config import ClickHouseSettings
+
+__all__ = ["RESTRICTED_TABLES", "StoreLimits", "StoreServer", "StoreUser", "main", "users_from_settings"]
 
 log = structlog.get_logger(__name__)
 
 _DEFAULT_PORT = 18123
+_MIB = 1024 * 1024
+# Defaults of the limits (the settings in `ClickHouseSettings` pass their own).
+_DEFAULT_MAX_BODY_BYTES = 256 * _MIB
+_DEFAULT_MAX_DECOMPRESSED_BYTES = 1024 * _MIB
+_DEFAULT_MAX_THREADS = 32
+# Tables only the writing user may read: personal data of protected persons (see docs/auditors.md).
+RESTRICTED_TABLES = frozenset({"payroll_people_restricted"})
 # Seconds stop() waits for in-flight queries before closing the engine under them.
 _DRAIN_TIMEOUT_S = 30.0
 _DEFAULT_SESSION_TIMEOUT_S = 60.0
@@ -125,6 +135,29 @@ class _ClickHouseError(Exception):
         if match is None:
             return cls.new(1001, "STD_EXCEPTION", text or type(exc).__name__)
         return cls(int(match.group(1)), text)
+
+
+@dataclass(frozen=True)
+class StoreUser:
+    """A user of the store: `readonly` users may only read, and never a table in `denied_tables`."""
+
+    name: str
+    password: str
+    readonly: bool = False
+    denied_tables: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class StoreLimits:
+    """Request limits: body bytes as sent, body bytes after decompression, requests handled at once."""
+
+    max_body_bytes: int = _DEFAULT_MAX_BODY_BYTES
+    max_decompressed_bytes: int = _DEFAULT_MAX_DECOMPRESSED_BYTES
+    max_threads: int = _DEFAULT_MAX_THREADS
+
+
+def _too_large(what: str, limit: int) -> _ClickHouseError:
+    return _ClickHouseError.new(202, "QUERY_IS_TOO_LARGE", f"{what} is larger than {limit} bytes", status=413)
 
 
 @dataclass(frozen=True)
@@ -237,34 +270,68 @@ def _content_type(fmt: str) -> str:
     return "application/octet-stream"
 
 
-def _decode_body(encoding: str | None, body: bytes) -> bytes:
+def _bounded(chunks: Iterator[bytes], limit: int) -> bytes:
+    out = bytearray()
+    for chunk in chunks:
+        out += chunk
+        if len(out) > limit:
+            raise _too_large("Decompressed request body", limit)
+    return bytes(out)
+
+
+def _zlib_chunks(body: bytes, wbits: int, limit: int) -> Iterator[bytes]:
+    # max_length caps every step, so a small bomb never expands beyond the limit in memory.
+    inflater = zlib.decompressobj(wbits)
+    data = body
+    while True:
+        chunk = inflater.decompress(data, limit + 1)
+        yield chunk
+        data = inflater.unconsumed_tail
+        if inflater.eof:
+            if inflater.unused_data and wbits & 16:  # gzip allows concatenated members
+                inflater, data = zlib.decompressobj(wbits), inflater.unused_data
+                continue
+            return
+        if not data and not chunk:
+            raise zlib.error("truncated compressed data")
+
+
+def _decode_body(encoding: str | None, body: bytes, limit: int = _DEFAULT_MAX_DECOMPRESSED_BYTES) -> bytes:
     encoding = (encoding or "").strip().lower()
     if not encoding or encoding == "identity" or not body:
         return body
     try:
         if encoding == "lz4":
-            parts = []
-            while body:
-                decompressor = lz4.frame.LZ4FrameDecompressor()
-                parts.append(decompressor.decompress(body))
-                body = decompressor.unused_data
-            return b"".join(parts)
+            def lz4_chunks(data: bytes) -> Iterator[bytes]:
+                while data:
+                    decompressor = lz4.frame.LZ4FrameDecompressor()
+                    while not decompressor.eof:
+                        chunk = decompressor.decompress(data, max_length=limit + 1)
+                        data = b""
+                        yield chunk
+                        if not chunk and decompressor.needs_input:
+                            break
+                    data = decompressor.unused_data or b""
+            return _bounded(lz4_chunks(body), limit)
         if encoding == "zstd":
             with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(body), read_across_frames=True) as reader:
-                return reader.read()
+                return _bounded(iter(lambda: reader.read(1 << 20), b""), limit)
         if encoding in ("gzip", "x-gzip"):
-            return gzip.decompress(body)
+            return _bounded(_zlib_chunks(body, 16 + zlib.MAX_WBITS, limit), limit)
         if encoding == "deflate":
             try:
-                return zlib.decompress(body)
+                return _bounded(_zlib_chunks(body, zlib.MAX_WBITS, limit), limit)
             except zlib.error:
-                return zlib.decompress(body, -zlib.MAX_WBITS)
+                return _bounded(_zlib_chunks(body, -zlib.MAX_WBITS, limit), limit)
         if encoding == "br":
             import brotli  # type: ignore[import-not-found]
 
-            return bytes(brotli.decompress(body))
+            inflater = brotli.Decompressor()
+            return _bounded(iter([bytes(inflater.process(body))]), limit)
     except ImportError as exc:
         raise _ClickHouseError.new(48, "NOT_IMPLEMENTED", f"Content-Encoding {encoding} is not available") from exc
+    except _ClickHouseError:
+        raise
     except Exception as exc:
         raise _ClickHouseError.new(
             354, "CANNOT_DECOMPRESS", f"Cannot decompress {encoding} request body: {exc}", status=400
@@ -289,10 +356,14 @@ def _merge_form(content_type: str, body: bytes, params: dict[str, str]) -> bytes
     return b""
 
 
-def _read_chunked(rfile: BinaryIO | io.BufferedIOBase) -> bytes:
+def _read_chunked(rfile: BinaryIO | io.BufferedIOBase, limit: int = _DEFAULT_MAX_BODY_BYTES) -> bytes:
     parts: list[bytes] = []
+    total = 0
     while True:
         size = int(rfile.readline(65537).split(b";", 1)[0].strip() or b"0", 16)
+        total += size
+        if total > limit:
+            raise _too_large("Request body", limit)
         if size == 0:
             while rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                 pass
@@ -610,18 +681,82 @@ class _Engine:
         return _Result(body, fmt if produces_result else None, summary)
 
 
+# Table functions that read outside the tables (files, URLs, other servers) or pick tables by pattern
+# (merge): refused for read-only users, since the table deny-list cannot see through them.
+_READER_REFUSED_FUNCTIONS = re.compile(
+    rb"(?i)\b(?:merge|file|url|urlcluster|s3|s3cluster|gcs|hdfs|hdfscluster|azureblobstorage|remote|remotesecure|"
+    rb"cluster|clusterallreplicas|mysql|postgresql|mongodb|redis|sqlite|jdbc|odbc|executable|input|loop|"
+    rb"dictionary|iceberg|deltalake|hudi|format|view|viewifpermitted|mergetreeindex)\s*\("
+)
+
+
+def _check_user_query(user: StoreUser, sql: bytes) -> None:
+    """Conservative, on the query text: a denied table named anywhere (quoted, in a string, in a comment) is
+    refused, as are table functions that could reach it indirectly and escapes inside quoted names."""
+    lowered = sql.lower()
+    for table in user.denied_tables:
+        if table.lower().encode() in lowered:
+            raise _ClickHouseError.new(497, "ACCESS_DENIED", f"{user.name}: Not enough privileges to read {table}")
+    if not user.readonly:
+        return
+    if _READER_REFUSED_FUNCTIONS.search(sql):
+        raise _ClickHouseError.new(497, "ACCESS_DENIED", f"{user.name}: table functions are not allowed")
+    for match in _TOKEN_RE.finditer(sql):
+        token = match.group()
+        if match.lastgroup == "quoted" and token[:1] in (b"`", b'"') and b"\\" in token:
+            raise _ClickHouseError.new(497, "ACCESS_DENIED", f"{user.name}: escapes in quoted names are not allowed")
+
+
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], engine: _Engine) -> None:
+    def __init__(self, address: tuple[str, int], engine: _Engine, users: dict[str, StoreUser] | None = None,
+                 limits: StoreLimits | None = None) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.engine = engine
+        self.users = users or {}
+        self.limits = limits or StoreLimits()
+        # At most max_threads requests in flight: the accept loop waits for a slot (the kernel queues the rest).
+        self._slots = threading.BoundedSemaphore(self.limits.max_threads)
         self.display_name = socket.gethostname()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._slots.acquire()
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def authenticate(self, headers: Any, params: dict[str, str]) -> StoreUser | None:
+        """The request's user, None when the store has no users (open, as before); refuses wrong credentials."""
+        if not self.users:
+            return None
+        name = headers.get("X-ClickHouse-User") or params.get("user")
+        password = headers.get("X-ClickHouse-Key") or params.get("password")
+        auth = headers.get("Authorization", "")
+        if auth.lower().startswith("basic "):
+            try:
+                name, _, password = base64.b64decode(auth[6:].strip()).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                name = password = None
+        user = self.users.get(name or "default")
+        if user is None or not hmac.compare_digest((password or "").encode(), user.password.encode()):
+            raise _ClickHouseError.new(516, "AUTHENTICATION_FAILED",
+                                       f"{name or 'default'}: Authentication failed: password is incorrect, or "
+                                       "there is no user with such name")
+        return user
 
     def track(self, conn: socket.socket, *, add: bool) -> None:
         with self._connections_lock:
@@ -667,14 +802,21 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("POST")
 
     def _read_body(self) -> bytes:
+        limit = self.server.limits.max_body_bytes
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return _read_chunked(self.rfile)
+            return _read_chunked(self.rfile, limit)
         length = int(self.headers.get("Content-Length") or 0)
+        if length > limit:
+            raise _too_large("Request body", limit)
         return self.rfile.read(length) if length > 0 else b""
 
     def _dispatch(self, method: str) -> None:
         try:
             body = self._read_body()
+        except _ClickHouseError as exc:
+            self.close_connection = True  # the rest of the body is not read
+            self._send_error(exc, {})
+            return
         except (ValueError, OSError):
             self.close_connection = True
             self._send(400, b"Malformed request body\n", {"Content-Type": "text/plain; charset=UTF-8"})
@@ -700,10 +842,16 @@ class _Handler(BaseHTTPRequestHandler):
             "X-ClickHouse-Timezone": engine.timezone,
         }
         try:
-            body = _decode_body(self.headers.get("Content-Encoding"), body)
+            user = self.server.authenticate(self.headers, params)
+            body = _decode_body(self.headers.get("Content-Encoding"), body, self.server.limits.max_decompressed_bytes)
             content_type = self.headers.get("Content-Type", "")
             if content_type.startswith("multipart/form-data"):
                 body = _merge_form(content_type, body, params)
+            if user is not None:
+                query = params.get("query", "")
+                _check_user_query(user, (query.encode() + b"\n" + body) if query else body)
+                if user.readonly and params.get("readonly") in (None, "", "0"):
+                    params["readonly"] = "2"  # writes refused; query settings (as Grafana sends) allowed
             result = engine.execute(method, params, body)
         except _ClickHouseError as exc:
             self._send_error(exc, headers)
@@ -742,10 +890,13 @@ class _Handler(BaseHTTPRequestHandler):
 class StoreServer:
     """Serves ClickHouse's HTTP interface for the chdb data dir on host:port from a daemon thread."""
 
-    def __init__(self, data_dir: str | Path, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, data_dir: str | Path, host: str = "127.0.0.1", port: int = 0, *,
+                 users: list[StoreUser] | None = None, limits: StoreLimits | None = None) -> None:
         self._data_dir = Path(data_dir).expanduser().absolute()
         self._host = host
         self._port = port
+        self._users = {u.name: u for u in users or []}
+        self._limits = limits or StoreLimits()
         self._engine: _Engine | None = None
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -757,7 +908,7 @@ class StoreServer:
         engine = _Engine(str(self._data_dir))
         engine.open()
         try:
-            httpd = _HTTPServer((self._host, self._port), engine)
+            httpd = _HTTPServer((self._host, self._port), engine, self._users, self._limits)
         except BaseException:
             engine.close(drain_timeout_s=0)
             raise
@@ -797,17 +948,38 @@ class StoreServer:
         log.info("store_server_stopped", data_dir=str(self._data_dir))
 
 
+def users_from_settings(settings: ClickHouseSettings) -> list[StoreUser]:
+    """The store's users from the settings: none (an open store, as before) unless a password is set; the
+    read-only dashboard user only with its own password."""
+    users = []
+    if settings.password is not None or settings.reader_password is not None:
+        default = settings.password.get_secret_value() if settings.password is not None else ""
+        users.append(StoreUser("default", default))
+    if settings.reader_password is not None:
+        users.append(StoreUser(settings.reader_user, settings.reader_password.get_secret_value(), readonly=True,
+                               denied_tables=RESTRICTED_TABLES))
+    return users
+
+
 def main(argv: list[str] | None = None) -> None:
+    from servicepulse.config import load_settings
+
+    conf = load_settings().clickhouse
     parser = argparse.ArgumentParser(
         prog="python -m servicepulse.devstack.store_server",
-        description="Serve ClickHouse's HTTP interface over an embedded chdb data directory.",
+        description="Serve ClickHouse's HTTP interface over an embedded chdb data directory. Users, limits and "
+        "the bind address come from the CLICKHOUSE__* settings (docs/configuration.md).",
     )
     parser.add_argument("--data-dir", required=True, type=Path, help="chdb data directory (created if missing)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--host", default=conf.embedded_host,
+                        help=f"address to bind (default CLICKHOUSE__EMBEDDED_HOST, {conf.embedded_host})")
     parser.add_argument(
         "--port", type=int, default=_DEFAULT_PORT, help=f"port to bind, 0 picks one (default {_DEFAULT_PORT})"
     )
     args = parser.parse_args(argv)
+    limits = StoreLimits(conf.embedded_max_body_mib * _MIB, conf.embedded_max_decompressed_mib * _MIB,
+                         conf.embedded_max_threads)
+    users = users_from_settings(conf)
 
     stop_requested = threading.Event()
 
@@ -815,10 +987,12 @@ def main(argv: list[str] | None = None) -> None:
         stop_requested.set()
 
     previous = {sig: signal.signal(sig, _request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    server = StoreServer(args.data_dir, host=args.host, port=args.port)
+    server = StoreServer(args.data_dir, host=args.host, port=args.port, users=users, limits=limits)
     try:
         server.start()
         print(f"store listening on {server.url}", file=sys.stderr, flush=True)
+        print(f"store users: {', '.join(u.name for u in users) if users else 'none (open)'}", file=sys.stderr,
+              flush=True)
         # A timed wait keeps the main thread returning to the interpreter so signal handlers run.
         while not stop_requested.wait(0.5):
             pass

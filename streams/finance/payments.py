@@ -32,6 +32,7 @@ from datetime import date, datetime, time, timedelta
 
 from servicepulse.connectors.ingest.ocr import ocr_problem
 from servicepulse.domain.money import format_amount
+from servicepulse.domain.personal_data import redact
 from servicepulse.domain.rules import Rule, build_finding
 from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import Finding, InvoicePosting, PostingKind, Severity
@@ -131,8 +132,11 @@ def likely_unidentified(postings: Iterable[InvoicePosting], rule: Rule = LIKELY_
         out.append(_finding(
             rule, (p.event_id, reason), rule.severity, "payment", p.event_id, p.company, p.posting_date,
             f"Incoming payment of {format_amount(amount)} {p.currency} ({p.company}) is likely unidentified: {reason}",
-            {"reason": reason, "reference": ref or None, "amount_ore": amount,
-             "posting_date": p.posting_date.isoformat(), "source": p.source, "account": p.account, "bank_text": p.text,
+            # Reference and bank text are redacted again here (the importers already keep free remittance text
+            # out): evidence is shown to auditors and in alerts, never a personnummer.
+            {"reason": reason, "reference": redact(ref) or None, "amount_ore": amount,
+             "posting_date": p.posting_date.isoformat(), "source": p.source, "account": p.account,
+             "bank_text": redact(p.text) if p.text else p.text,
              "invoice_history_from": history_from.isoformat() if history_from else None,
              "matched_invoice_event": invoice_of.get((p.company, ref))},
             [p.event_id], now))

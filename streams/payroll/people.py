@@ -7,7 +7,8 @@ import hmac
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = ["MissingPseudonymKey", "Person", "bank_hash", "pseudonym", "subject_for"]
+__all__ = ["MissingPseudonymKey", "Person", "bank_hash", "protected_line_evidence", "pseudonym", "source_reference",
+           "subject_for"]
 
 
 class MissingPseudonymKey(ValueError):
@@ -58,3 +59,21 @@ def subject_for(employee_id: str, person: Person | None, salt: str | None) -> st
     if person is not None and person.protected:
         return pseudonym(employee_id, salt)
     return employee_id
+
+
+def source_reference(event_id: str, salt: str | None) -> str:
+    """What a finding carries instead of the event id of a protected person's pay line.
+
+    A line's event id (`<run>:<line number>`) joins to `payroll_lines`, which holds the anstid: carried in a
+    finding about a pseudonym, it would undo the pseudonym. The keyed hash joins to nothing; who holds the key
+    and the restricted view can recompute it from the line to show the evidence.
+    """
+    return "SKYDD-REF-" + hmac.new(_key(salt), b"line:" + event_id.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def protected_line_evidence(doc: dict[str, object], salt: str | None) -> dict[str, object]:
+    """A protected person's line as evidence: the event id replaced by its `source_reference`, the line number
+    (which joins like the event id) left out; pay type, amounts and dates stay for the auditor."""
+    out = {k: v for k, v in doc.items() if k != "line_no"}
+    out["event_id"] = source_reference(str(doc["event_id"]), salt)
+    return out

@@ -21,7 +21,7 @@ from servicepulse.domain.rules import Rule, build_finding, declare
 from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import Finding, PayLine, PayrollRun, PayrollRunKind, Severity
 
-from .people import Person, subject_for
+from .people import Person, protected_line_evidence, source_reference, subject_for
 
 __all__ = [
     "BANK_CHANGE_PAID",
@@ -187,12 +187,17 @@ class _Emitter:
         run = self.ctx.run
         doc = {"run_id": run.run_id, "run_kind": run.kind.value, "period": run.period,
                "pay_date": run.pay_date.isoformat(), "parameters": rule.params(), **doc}
+        # A protected person's lines are referenced by keyed hashes: their event ids join to payroll_lines
+        # (anstid) and would reverse the pseudonym (`people.source_reference`).
+        hidden = {ln.employee_id for ln in lines if (p := self.ctx.people.get(ln.employee_id)) and p.protected}
         if lines:
-            doc["lines"] = [line.as_evidence() for line in lines]
+            doc["lines"] = [protected_line_evidence(line.as_evidence(), self.ctx.salt) if line.employee_id in hidden
+                            else line.as_evidence() for line in lines]
         return build_finding(
             rule, key=(run.run_id, subject_id, key), subject_type=subject_type, subject_id=subject_id,
             company=run.customer, occurred_at=self.occurred, detected_at=self.now, summary=summary,
-            evidence=doc, source_event_ids=[line.event_id for line in lines],
+            evidence=doc, source_event_ids=[source_reference(line.event_id, self.ctx.salt) if line.employee_id in hidden
+                                            else line.event_id for line in lines],
         )
 
 
