@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from . import ParseError
+from . import ParseError, not_utf8
 
 __all__ = ["HEADER", "ROLES", "StaffingRow", "load", "parse"]
 
@@ -37,16 +37,21 @@ class StaffingRow:
 
 
 def parse(stream: IO[bytes]) -> Iterator[StaffingRow | ParseError]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    # Not UTF-8: lone surrogates, so a bad row is an error value with its line, not an exception.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(text)
     header = next(reader, None)
     if header is None or tuple(h.strip().lower() for h in header) != HEADER:
-        yield ParseError(1, f"header must be {','.join(HEADER)}", ",".join(header or []).encode())
+        yield ParseError(1, f"header must be {','.join(HEADER)}",
+                         ",".join(header or []).encode("utf-8", "surrogateescape"))
         return
     for row in reader:
         line = reader.line_num
-        raw = ",".join(row).encode()
+        raw = ",".join(row).encode("utf-8", "surrogateescape")
         if not any(cell.strip() for cell in row):
+            continue
+        if not_utf8(row):
+            yield ParseError(line, "bad encoding: row is not UTF-8", raw)
             continue
         if len(row) != len(HEADER):
             yield ParseError(line, f"expected {len(HEADER)} fields, got {len(row)}", raw)
