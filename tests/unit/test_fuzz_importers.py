@@ -10,14 +10,21 @@ import io
 import os
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
+import fastavro
+import orjson
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from servicepulse.connectors.ingest import ParseError, Record, get_parser, staffing_csv
+from servicepulse.connectors.ingest.events_jsonl import dumps
 from servicepulse.connectors.serde import DecodeError, FileRegistry, WireCodec
+from servicepulse.schemas.avro import avro_schema, to_datum
 from servicepulse.schemas.events import EVENT_MODELS, DeadLetterKind, Event
 from tests.factories.events import examples
 from tests.factories.files import samples
@@ -147,6 +154,21 @@ def test_line_edits_keep_every_record_they_did_not_touch(fmt: str, data: st.Data
     _check_untouched_kept(fmt, original, edit)
 
 
+@pytest.mark.parametrize("fmt", ["calls-csv", "events-jsonl"])
+@fuzz(80)
+@given(st.data())
+def test_no_line_is_dropped_silently(fmt: str, data: st.DataObject) -> None:
+    """One line, one row or event: each non-blank line gives records or an error value with its number."""
+    original = data.draw(st.sampled_from(SAMPLES[fmt]), label="sample")
+    edited = data.draw(line_edits(original, first=_first_body_line(fmt, original), quote=False), label="edit")
+    seen = {i.line for i in parse_checked(fmt, edited.data)}
+    if fmt == "calls-csv" and seen == {1}:  # the header itself was edited away: one error for the file
+        return
+    for number, line in enumerate(edited.data.split(b"\n"), start=1):
+        if line.strip() and number >= _first_body_line(fmt, original):
+            assert number in seen, f"{fmt}: line {number} {line[:60]!r} gave neither records nor an error"
+
+
 # --------------------------------------------------------------------------- values the tables cannot hold
 
 _BAD_DATES = [b"19000101", b"21500101", b"20260230", b"00000000", b"99991231"]
@@ -224,6 +246,52 @@ def test_values_the_tables_cannot_hold_are_errors_at_their_line(fmt: str, data: 
                     assert (item.line, dumped["amount_ore"]) in kept_lines
 
 
+# --------------------------------------------------------------------------- well-formed files, odd values
+
+_ODD_VALUES = st.one_of(st.text(max_size=20), st.sampled_from([
+    "", " ", "-1", "0", "1e400", "NaN", "1900-01-01", "2150-01-01", "2026-13-01", "2026-02-30T25:00:00",
+    "9999-12-31T23:59:59-23:59", "CRDT", "DBIT", "BRUTTO", "SKATT", "202613", "2026-11-A1", "3.0",
+    "199001012344", "99999999999999999999", "true"]))
+_XML_TEXT = re.compile(rb">([^<>\n]*)</")
+_XML_ATTRIBUTE = re.compile(rb'="([^"\n]*)"')
+
+
+@pytest.mark.parametrize("fmt", ["camt054", "paxml"])
+@fuzz(60)
+@given(st.data())
+def test_xml_with_odd_element_values_gives_records_or_errors(fmt: str, data: st.DataObject) -> None:
+    """Byte damage mostly makes XML malformed (rejected whole); this keeps it well-formed and varies values."""
+    mutated = SAMPLES[fmt][0]
+    for _ in range(data.draw(st.integers(1, 3), label="edits")):
+        matches = list(data.draw(st.sampled_from([_XML_TEXT, _XML_ATTRIBUTE]), label="where").finditer(mutated))
+        match = matches[data.draw(st.integers(0, len(matches) - 1), label="which")]
+        value = xml_escape(data.draw(_ODD_VALUES, label="value"), {'"': "&quot;"}).encode("utf-8", "surrogatepass")
+        mutated = mutated[:match.start(1)] + value + mutated[match.end(1):]
+    parse_checked(fmt, mutated)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | _ODD_VALUES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=5)
+
+
+@fuzz(100)
+@given(st.data())
+def test_jsonl_with_odd_field_values_gives_records_or_errors(data: st.DataObject) -> None:
+    doc = orjson.loads(dumps(data.draw(st.sampled_from(examples()), label="event")))
+    key = data.draw(st.sampled_from(sorted(doc)), label="field")
+    if data.draw(st.booleans(), label="drop"):
+        del doc[key]
+    else:
+        doc[key] = data.draw(_JSON_VALUES, label="value")
+    try:
+        line = orjson.dumps(doc)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits: not a line anyone can write
+        return
+    parse_checked("events-jsonl", line + b"\n")
+
+
 # --------------------------------------------------------------------------- the wire decoder
 
 CODEC = WireCodec(FileRegistry())
@@ -262,6 +330,45 @@ def test_decoder_raises_only_decode_errors_on_damaged_payloads(data: st.DataObje
     index = data.draw(st.integers(0, len(EXAMPLES) - 1), label="example")
     payload = data.draw(byte_mutations(ENCODED[index]), label="mutated")
     _decode_checked(payload, type(EXAMPLES[index]))
+
+
+def _like(value: object) -> st.SearchStrategy[Any]:
+    """Any value of the same Avro-writable type (so the body is well-formed Avro, the content odd)."""
+    if isinstance(value, bool):
+        return st.booleans()
+    if isinstance(value, int):
+        return st.integers(-2**63, 2**63 - 1)
+    if isinstance(value, float):
+        return st.floats()
+    if isinstance(value, str):
+        return st.text(max_size=20)
+    if isinstance(value, bytes):
+        return st.binary(max_size=20)
+    if isinstance(value, datetime):
+        return st.datetimes(timezones=st.just(UTC))
+    if isinstance(value, date):
+        return st.dates()
+    if isinstance(value, Decimal):
+        return st.decimals(min_value=-10**10, max_value=10**10, places=4, allow_nan=False, allow_infinity=False)
+    if isinstance(value, list):
+        return st.lists(st.text(max_size=5), max_size=3)
+    return st.none()
+
+
+@fuzz(150)
+@given(st.data())
+def test_decoder_raises_only_decode_errors_on_well_formed_bodies_with_odd_values(data: st.DataObject) -> None:
+    index = data.draw(st.integers(0, len(EXAMPLES) - 1), label="example")
+    event = EXAMPLES[index]
+    datum = dict(to_datum(event))
+    key = data.draw(st.sampled_from(sorted(datum)), label="field")
+    datum[key] = data.draw(st.one_of(_like(datum[key]), st.none()), label="value")
+    body = io.BytesIO()
+    try:
+        fastavro.schemaless_writer(body, fastavro.parse_schema(avro_schema(type(event))), datum)
+    except (ValueError, TypeError, AttributeError, OverflowError):  # the writer refuses it: nothing to decode
+        return
+    _decode_checked(ENCODED[index][:5] + body.getvalue(), type(event))
 
 
 @fuzz(50)
