@@ -14,10 +14,11 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO, Any
 
 from . import ParseError, not_utf8
+from .validation import plain_decimal
 
 __all__ = ["HEADER", "ROLES", "StaffingRow", "load", "parse"]
 
@@ -64,13 +65,10 @@ def parse(stream: IO[bytes]) -> Iterator[StaffingRow | ParseError]:
             problems.append("unit is empty")
         if role not in ROLES:
             problems.append(f"role must be one of {', '.join(sorted(ROLES))}")
-        try:
-            fte = Decimal(fte_text.replace(",", "."))
-            if not fte.is_finite() or fte < 0 or fte > 10_000:
-                raise InvalidOperation
-        except InvalidOperation:
+        number = plain_decimal(fte_text.replace(",", "."))
+        if number is None or number < 0 or number > 10_000:
             problems.append("fte must be a number between 0 and 10000")
-            fte = Decimal(0)
+        fte = number if number is not None else Decimal(0)
         if problems:
             yield ParseError(line, "; ".join(problems), raw)
         else:

@@ -417,7 +417,8 @@ def test_csv_row_that_is_not_utf8_is_an_error_at_its_line(fmt: str) -> None:
 
 
 @pytest.mark.parametrize(("fmt", "field"), [("camt054", b'<Amt Ccy="SEK">999.00</Amt>'),
-                                           ("paxml", b"<belopp>32000</belopp>"), ("sie4", b"1250.00")])
+                                           ("paxml", b"<belopp>32000</belopp>"), ("sie4", b"1250.00"),
+                                           ("staffing-csv", b"20.25")])
 @pytest.mark.parametrize("value", ["1_000", "1e3", "NaN"])
 def test_amounts_are_plain_decimals(fmt: str, field: bytes, value: str) -> None:
     original = SAMPLES[fmt][0]
