@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Generic, Protocol, TypeVar
 
 from servicepulse.config import Settings
 from servicepulse.schemas.events import Event
 
-__all__ = ["FORMATS", "ParseError", "Parser", "Record", "get_parser"]
+__all__ = ["FORMATS", "ParseError", "Parser", "Record", "get_parser", "not_utf8"]
 
 
 EventT = TypeVar("EventT", bound=Event, covariant=True)
@@ -29,6 +29,11 @@ class ParseError:
     line: int
     reason: str
     raw: bytes
+
+
+def not_utf8(cells: Iterable[object]) -> bool:
+    """Whether text read with errors="surrogateescape" held bytes that are not UTF-8 (lone surrogates)."""
+    return any(isinstance(c, str) and any("\udc80" <= ch <= "\udcff" for ch in c) for c in cells)
 
 
 Parser = Callable[[IO[bytes]], Iterator[Record[Event] | ParseError]]

@@ -156,7 +156,12 @@ def parse(
                 test_file = rec[44] == "T"
             elif kind == "05":
                 if current is not None:
-                    raise _RecordError(f"deposit opened in record {current.record} has no deposit record 15")
+                    # The open deposit lost its record 15: it is rejected, and this opening record starts the
+                    # next deposit, so one damaged record does not take the following deposit with it.
+                    if current.error is None:
+                        current.error = (number, f"deposit opened in record {current.record} has no deposit "
+                                                 "record 15")
+                    current = None
                 current = _Deposit(number, _digits(rec, 3, 12, "receiving bankgiro"), _text(rec, 23, 25) or "SEK")
                 current.raw.append(_masked(raw))
                 deposits.append(current)
@@ -234,7 +239,11 @@ def _in_deposit(dep: _Deposit, kind: str, rec: str, number: int, counts: dict[st
     if kind == "15":
         counts["15"] += 1
         day = _digits(rec, 38, 45, "payment date")
-        dep.payment_date = date(int(day[:4]), int(day[4:6]), int(day[6:]))
+        try:
+            dep.payment_date = date(int(day[:4]), int(day[4:6]), int(day[6:]))
+        except ValueError:
+            # Raised as a record error, so the deposit still ends here and the next one is read on its own.
+            raise _RecordError(f"payment date {day} is not a date") from None
         dep.serial = _digits(rec, 46, 50, "deposit serial number")
         amount = int(_digits(rec, 51, 68, "deposit amount"))
         currency = _text(rec, 69, 71)

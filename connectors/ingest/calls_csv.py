@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from servicepulse.schemas.events import CallEvent, CallEventType, Channel
 
-from . import ParseError, Record
+from . import ParseError, Record, not_utf8
 from .validation import describe
 
 __all__ = ["HEADER", "parse"]
@@ -104,19 +104,24 @@ def _events(row: dict[str, str]) -> list[CallEvent]:
 
 
 def parse(stream: IO[bytes]) -> Iterator[Record[CallEvent] | ParseError]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    # Bytes that are not UTF-8 become lone surrogates, so one bad row is an error value with its line instead
+    # of a UnicodeDecodeError that stops the file (and the rows after it).
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.DictReader(text)
     header = tuple(h.strip() for h in (reader.fieldnames or ()))
     missing = [h for h in HEADER if h not in header]
     if missing:
         yield ParseError(1, f"header lacks column(s) {', '.join(missing)}; expected {','.join(HEADER)}",
-                         ",".join(header).encode())
+                         ",".join(header).encode("utf-8", "surrogateescape"))
         return
     for row in reader:
         line = reader.line_num
         if None in row:
             yield ParseError(line, f"row has {len(HEADER) + len(row[None])} fields, header has {len(header)}",
                              _raw(row))
+            continue
+        if not_utf8(row.values()):
+            yield ParseError(line, "bad encoding: row is not UTF-8", _raw(row))
             continue
         try:
             for event in _events(row):
@@ -128,4 +133,4 @@ def parse(stream: IO[bytes]) -> Iterator[Record[CallEvent] | ParseError]:
 
 
 def _raw(row: dict[str | None, object]) -> bytes:
-    return ",".join(str(v) for k, v in row.items() if k is not None).encode()
+    return ",".join(str(v) for k, v in row.items() if k is not None).encode("utf-8", "surrogateescape")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
 from typing import IO
 
 from lxml import etree
@@ -31,7 +30,7 @@ from servicepulse.schemas.events import InvoicePosting, PostingKind
 
 from . import ParseError, Record
 from .ocr import BANK_ACCOUNT, company_for_account, payer_name
-from .validation import describe
+from .validation import describe, plain_decimal
 
 __all__ = ["parse"]
 
@@ -65,10 +64,9 @@ def _amount(el: etree._Element | None, what: str) -> tuple[int, str]:
     text = (el.text or "").strip() if el is not None else ""
     if el is None or not text:
         raise _EntryError(f"{what} is missing")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise _EntryError(f"{what} {text!r} is not a number") from None
+    value = plain_decimal(text)
+    if value is None:
+        raise _EntryError(f"{what} {text!r} is not a number")
     ore = value * 100
     if ore != ore.to_integral_value() or value < 0:
         raise _EntryError(f"{what} {text!r} must be positive with at most two decimals")
@@ -111,7 +109,8 @@ def parse(
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        line = exc.lineno or 1
+        # libxml2 names the line after the last one for a file cut off at a line end: keep it inside the file.
+        line = min(exc.lineno or 1, max(1, len(data.splitlines())))
         yield ParseError(line, f"file rejected, not well-formed XML (truncated?): {exc.msg}", _masked(data[-400:]))
         return
     body = _find(root, "BkToCstmrDbtCdtNtfctn")

@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO
 
 from lxml import etree
@@ -41,7 +41,7 @@ from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import PayCategory, PayLine, PayrollRun, PayrollRunKind, PayrollRunStatus
 
 from . import ParseError, Record
-from .validation import describe
+from .validation import describe, plain_decimal
 
 __all__ = ["PaxmlDocument", "PersonRecord", "TimeTransaction", "parse", "read_document", "read_protected"]
 
@@ -148,11 +148,8 @@ def _decimal(el: etree._Element, name: str) -> Decimal | None:
     value = _text(el, name)
     if value is None:
         return None
-    try:
-        number = Decimal(value.replace(",", ".").replace(" ", ""))
-    except InvalidOperation:
-        raise _Bad(f"{name} {value!r} is not a number") from None
-    if not number.is_finite():
+    number = plain_decimal(value.replace(",", ".").replace(" ", ""))
+    if number is None:
         raise _Bad(f"{name} {value!r} is not a number")
     return number
 
@@ -281,10 +278,13 @@ def read_document(stream: IO[bytes], protected: set[str] | frozenset[str] = froz
     """Read one PAXml 2.0 file; never raises on bad content: errors are values in `errors`."""
     doc = PaxmlDocument()
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True)
+    data = stream.read()
     try:
-        root = etree.parse(stream, parser).getroot()
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        doc.errors.append(ParseError(exc.lineno or 0, f"not well-formed XML: {exc.msg}", b""))
+        # libxml2 names the line after the last one for a file cut off at a line end: keep it inside the file.
+        line = min(exc.lineno or 1, max(1, len(data.splitlines())))
+        doc.errors.append(ParseError(line, f"not well-formed XML: {exc.msg}", b""))
         return doc
     for el in root.iter():
         if isinstance(el.tag, str) and "}" in el.tag:

@@ -10,10 +10,11 @@ lines are booked. Company: `#FTGNR` if present, else `#ORGNR`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO
 
 from pydantic import ValidationError
@@ -22,7 +23,7 @@ from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import InvoicePosting, PostingKind
 
 from . import ParseError, Record
-from .validation import describe
+from .validation import describe, plain_decimal
 
 __all__ = ["decode", "parse", "tokens"]
 
@@ -112,10 +113,9 @@ def _date(text: str, what: str) -> date:
 
 
 def _ore(text: str) -> int:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise _LineError(f"amount {text!r} is not a number") from None
+    value = plain_decimal(text)
+    if value is None:
+        raise _LineError(f"amount {text!r} is not a number")
     ore = value * 100
     if ore != ore.to_integral_value():
         raise _LineError(f"amount {text!r} has more than two decimals")
@@ -151,7 +151,9 @@ def parse(stream: IO[bytes]) -> Iterator[Record[InvoicePosting] | ParseError]:
     voucher: _Voucher | None = None
     ordinal = 0
     in_block = False
-    lines = text.splitlines()
+    # Only CR/LF end a line: str.splitlines also splits at form feed, NEL and other separators a damaged
+    # file may hold, which would shift every line number after them.
+    lines = re.split(r"\r\n|\r|\n", text)
     for lineno, raw in enumerate(lines, start=1):
         stripped = raw.strip()
         if not stripped:
@@ -191,6 +193,11 @@ def parse(stream: IO[bytes]) -> Iterator[Record[InvoicePosting] | ParseError]:
                 if in_block and voucher is not None:
                     bad, voucher, in_block = voucher, None, False
                     yield ParseError(bad.line, f"voucher {bad.series} {bad.number} has no closing '}}'",
+                                     "\n".join(bad.raw[:-1]).encode("utf-8", "replace"))
+                elif voucher is not None and not voucher.closed:
+                    # A #VER line with no {…} block after it: reported, not silently replaced by this one.
+                    bad, voucher = voucher, None
+                    yield ParseError(bad.line, f"voucher {bad.series} {bad.number} has no '{{' block",
                                      "\n".join(bad.raw[:-1]).encode("utf-8", "replace"))
                 if meta.get("#SIETYP") not in _KNOWN_TYPES:
                     raise _LineError(f"#SIETYP {meta.get('#SIETYP')!r}: vouchers need SIE type 4 (4 or 4I)")

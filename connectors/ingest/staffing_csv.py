@@ -14,10 +14,11 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO, Any
 
-from . import ParseError
+from . import ParseError, not_utf8
+from .validation import plain_decimal
 
 __all__ = ["HEADER", "ROLES", "StaffingRow", "load", "parse"]
 
@@ -37,16 +38,21 @@ class StaffingRow:
 
 
 def parse(stream: IO[bytes]) -> Iterator[StaffingRow | ParseError]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    # Not UTF-8: lone surrogates, so a bad row is an error value with its line, not an exception.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(text)
     header = next(reader, None)
     if header is None or tuple(h.strip().lower() for h in header) != HEADER:
-        yield ParseError(1, f"header must be {','.join(HEADER)}", ",".join(header or []).encode())
+        yield ParseError(1, f"header must be {','.join(HEADER)}",
+                         ",".join(header or []).encode("utf-8", "surrogateescape"))
         return
     for row in reader:
         line = reader.line_num
-        raw = ",".join(row).encode()
+        raw = ",".join(row).encode("utf-8", "surrogateescape")
         if not any(cell.strip() for cell in row):
+            continue
+        if not_utf8(row):
+            yield ParseError(line, "bad encoding: row is not UTF-8", raw)
             continue
         if len(row) != len(HEADER):
             yield ParseError(line, f"expected {len(HEADER)} fields, got {len(row)}", raw)
@@ -59,13 +65,10 @@ def parse(stream: IO[bytes]) -> Iterator[StaffingRow | ParseError]:
             problems.append("unit is empty")
         if role not in ROLES:
             problems.append(f"role must be one of {', '.join(sorted(ROLES))}")
-        try:
-            fte = Decimal(fte_text.replace(",", "."))
-            if not fte.is_finite() or fte < 0 or fte > 10_000:
-                raise InvalidOperation
-        except InvalidOperation:
+        number = plain_decimal(fte_text.replace(",", "."))
+        if number is None or number < 0 or number > 10_000:
             problems.append("fte must be a number between 0 and 10000")
-            fte = Decimal(0)
+        fte = number if number is not None else Decimal(0)
         if problems:
             yield ParseError(line, "; ".join(problems), raw)
         else:
