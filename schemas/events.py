@@ -198,6 +198,13 @@ class InvoicePosting(Event):
     recorded_at: AwareDatetime = Field(description="When the source system recorded it")
     source: str = Field("unknown", description="agresso, sie4, bgmax, camt054, simulator ...")
 
+    @field_validator("text")
+    @classmethod
+    def _no_personnummer_in_text(cls, value: str | None) -> str | None:
+        # Posting texts are typed by people ("Lön 800101-1234 retur"): a personnummer never enters a topic or
+        # a table through them. References are left alone: an OCR number may look like one and must match.
+        return redact(value) if value else value
+
     @property
     def amount(self) -> Decimal:
         return Decimal(self.amount_ore) / 100

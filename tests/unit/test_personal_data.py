@@ -120,3 +120,17 @@ def test_log_pipeline_in_process(capsys: pytest.CaptureFixture[str], caplog: pyt
         structlog.get_logger("t").error("boom", exc_info=True, pnr=PNR)
     err = capsys.readouterr().err + caplog.text
     assert PNR not in err and err.count(MASK) >= 4, err
+
+
+def test_posting_texts_never_carry_a_personnummer_but_references_stay_as_sent() -> None:
+    from datetime import UTC, date, datetime
+
+    from servicepulse.schemas.events import InvoicePosting, PostingKind
+
+    posting = InvoicePosting(
+        event_id="p1", kind=PostingKind.incoming_payment, company="1040", account="9894", amount_ore=-125_000,
+        posting_date=date(2026, 3, 10), recorded_at=datetime(2026, 3, 10, 12, tzinfo=UTC),
+        text=f"Lön {PNR[:6]}-{PNR[6:]} retur", reference=PNR,
+    )
+    assert PNR[6:] not in (posting.text or "") and (posting.text or "").startswith("Lön ")
+    assert posting.reference == PNR  # an OCR number may look like a personnummer: it must still match
