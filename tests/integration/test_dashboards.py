@@ -426,8 +426,8 @@ def test_panel_numbers_match_hand_computed_values(pipeline: Pipeline) -> None:
     assert asa == round((30 + 90 + 10) / 3, 1)
 
     # 9894 year to date (to 2026-03-16) vs 1 Jan - 16 Mar 2025, credit postings only, posting 3 counted once.
-    per_company = {r[0]: r[1:] for r in results[("finance.json", "9894 per company — year to date vs last year "
-                                                                "(goal −3 %)")]}
+    per_company = {r[0]: r[1:] for r in results[("finance.json", "9894 per company — year to date vs last year, "
+                                                                "against the goal")]}
     assert per_company["C01"] == (2, 3, -33.3, -3, "on track")
     assert per_company["C02"][:2] == (1, 0) and per_company["C02"][-1] == "no baseline"
     assert results[("finance.json", "9894 postings, year to date vs same period last year")] == [(0.0,)]
