@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -10,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "AlertSettings",
     "ClickHouseSettings",
+    "DevstackSettings",
     "FinanceSettings",
     "KafkaSettings",
     "LogSettings",
@@ -64,6 +66,26 @@ class KafkaSettings(_Group):
 
     def bootstrap_or_embedded(self) -> str:
         return self.bootstrap or f"127.0.0.1:{self.embedded_port}"
+
+
+class DevstackSettings(_Group):
+    """The local broker `servicepulse up` and `servicepulse broker` start when `KAFKA_BOOTSTRAP` is unset."""
+
+    broker: Literal["tansu", "apache-kafka"] = Field(
+        "tansu",
+        description="tansu (pip only, memory storage: topics and offsets vanish on stop) or apache-kafka (a one-node "
+        "KRaft Apache Kafka 4.4.0 with its log on disk; needs Java 17+ and Maven)",
+    )
+    kafka_cache_dir: Path = Field(
+        Path("~/.cache/servicepulse/kafka-4.4.0"),
+        description="Where Maven copies the Apache Kafka jars once; reused when present",
+    )
+    kafka_log_dir: Path | None = Field(
+        None, description="Apache Kafka's data (topics, offsets, KRaft metadata); unset means kafka/ under `up`'s "
+        "--run-dir (var/kafka)",
+    )
+    kafka_heap_mb: int = Field(512, ge=128, description="Apache Kafka JVM heap (-Xmx), MiB")
+    start_timeout_s: float = Field(120.0, gt=0, description="Longest wait for the local broker to take requests")
 
 
 class ClickHouseSettings(_Group):
@@ -176,6 +198,7 @@ class Settings(BaseSettings):
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     clickhouse: ClickHouseSettings = Field(default_factory=ClickHouseSettings)
+    devstack: DevstackSettings = Field(default_factory=DevstackSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     sink: SinkSettings = Field(default_factory=SinkSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
