@@ -20,8 +20,10 @@ __all__ = [
     "GroupProgress",
     "client_config",
     "consumer_progress",
+    "end_offsets",
     "ensure_topics",
     "leader_topic",
+    "reset_partitions",
     "topic_names",
     "wait_for_kafka",
 ]
@@ -166,7 +168,8 @@ class GroupProgress:
 
 
 def consumer_progress(settings: KafkaSettings, group: str, topics: Iterable[str]) -> list[GroupProgress]:
-    """Committed offset vs. end offset per partition. Tansu's end offsets can be off (measured), so lag is a hint."""
+    """Committed offset vs. end offset per partition: the true lag on Apache Kafka; Tansu's end offsets can be off
+    (measured), so there it is a hint."""
     consumer = Consumer(client_config(settings) | {"group.id": group, "enable.auto.commit": False})
     try:
         metadata = consumer.list_topics(timeout=10)
@@ -184,3 +187,29 @@ def consumer_progress(settings: KafkaSettings, group: str, topics: Iterable[str]
         return out
     finally:
         consumer.close()
+
+
+def end_offsets(settings: KafkaSettings, topics: Iterable[str]) -> dict[tuple[str, int], tuple[int, int]]:
+    """(low, high) watermark offsets of every partition of `topics` that exists: the broker's, not a cache."""
+    consumer = Consumer(client_config(settings) | {"group.id": "servicepulse-offsets", "enable.auto.commit": False})
+    try:
+        metadata = consumer.list_topics(timeout=10)
+        out: dict[tuple[str, int], tuple[int, int]] = {}
+        for topic in topics:
+            if topic not in metadata.topics:
+                continue
+            for p in sorted(metadata.topics[topic].partitions):
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)
+                out[(topic, p)] = (int(low), int(high))
+        return out
+    finally:
+        consumer.close()
+
+
+def reset_partitions(
+    stored: dict[tuple[str, int], int], ends: dict[tuple[str, int], tuple[int, int]]
+) -> list[tuple[str, int]]:
+    """Partitions the broker restarted from scratch: a stored offset (the highest one written into ClickHouse) the
+    broker's log does not reach, or a partition it no longer has. Their watermarks would make the replay guard
+    drop every new message up to the old offset; any other watermark stays, whatever the broker kind."""
+    return sorted(key for key, offset in stored.items() if key not in ends or ends[key][1] <= offset)
