@@ -25,6 +25,7 @@ __all__ = [
     "LocalBroker",
     "java_version",
     "local_broker",
+    "missing_tools",
     "resolve_jars",
 ]
 
@@ -61,6 +62,17 @@ def _java() -> str:
         raise BrokerToolsMissing(f"Apache Kafka {KAFKA_VERSION} needs Java {MIN_JAVA}+, {java} is Java {version}: "
                                  f"{INSTALL_HINT}")
     return java
+
+
+def missing_tools(cache_dir: Path) -> str | None:
+    """Why Apache Kafka cannot run here (no Java 17+; no Maven while the jars are not cached), or None."""
+    try:
+        _java()
+        if not ((cache_dir.expanduser() / "jars" / _COMPLETE).exists() or shutil.which("mvn")):
+            raise BrokerToolsMissing(f"Maven (`mvn`) is missing to fetch the Apache Kafka jars: {INSTALL_HINT}")
+    except BrokerToolsMissing as exc:
+        return str(exc)
+    return None
 
 
 def resolve_jars(cache_dir: Path, timeout_s: float = 600.0) -> Path:
