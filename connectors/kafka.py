@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from servicepulse.config import KafkaSettings
@@ -81,6 +81,7 @@ def ensure_topics(settings: KafkaSettings, names: Iterable[str] | None = None) -
     existing = set(admin.list_topics(timeout=10).topics)
     configs = {
         "retention.ms": str(settings.retention_ms),
+        "min.insync.replicas": str(settings.min_insync_replicas),
         "cleanup.policy": "delete",
         "max.message.bytes": str(8 * 1024 * 1024),
     }
@@ -179,7 +180,7 @@ def consumer_progress(settings: KafkaSettings, group: str, topics: Iterable[str]
             if topic in metadata.topics
             for p in sorted(metadata.topics[topic].partitions)
         ]
-        committed = consumer.committed(partitions, timeout=10) if partitions else []
+        committed = _committed(consumer, partitions) if partitions else []
         out = []
         for tp in committed:
             _low, high = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
@@ -187,6 +188,26 @@ def consumer_progress(settings: KafkaSettings, group: str, topics: Iterable[str]
         return out
     finally:
         consumer.close()
+
+
+_COORDINATOR_MOVING = (
+    KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE
+)
+
+
+def _committed(consumer: Consumer, partitions: list[TopicPartition], timeout_s: float = 30.0) -> list[TopicPartition]:
+    """The group's committed offsets. A new Apache Kafka creates and loads its offsets topic on the first group
+    request and answers NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS meanwhile (measured): retried."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return list(consumer.committed(partitions, timeout=10))
+        except KafkaException as exc:
+            error = exc.args[0]
+            transient = error.retriable() or error.code() in _COORDINATOR_MOVING
+            if not transient or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def end_offsets(settings: KafkaSettings, topics: Iterable[str]) -> dict[tuple[str, int], tuple[int, int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -52,6 +52,10 @@ class KafkaSettings(_Group):
     embedded_port: int = Field(19092, description="Port of the embedded broker on 127.0.0.1")
     partitions: int = Field(4, ge=1, description="Partitions per topic when servicepulse creates topics")
     replication_factor: int = Field(1, ge=1, description="Replication factor for created topics")
+    min_insync_replicas: int = Field(
+        1, ge=1, description="min.insync.replicas set on created topics (production: 2 with replication factor 3); "
+        "the producers use acks=all, so a write needs this many replicas",
+    )
     retention_ms: int = Field(7 * 24 * 3600 * 1000, description="retention.ms set on created topics")
     session_timeout_s: float = Field(
         6.0, description="Consumer session timeout; Tansu waits half of it before a group join completes"
@@ -63,6 +67,13 @@ class KafkaSettings(_Group):
     sasl_username: str | None = Field(None, description="SASL user")
     sasl_password: SecretStr | None = Field(None, description="SASL password")
     topics: Topics = Field(default_factory=Topics)
+
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> KafkaSettings:
+        if self.min_insync_replicas > self.replication_factor:
+            raise ValueError(f"min_insync_replicas ({self.min_insync_replicas}) exceeds replication_factor "
+                             f"({self.replication_factor}): no write could ever succeed")
+        return self
 
     def bootstrap_or_embedded(self) -> str:
         return self.bootstrap or f"127.0.0.1:{self.embedded_port}"
