@@ -183,16 +183,23 @@ def consumer_progress(settings: KafkaSettings, group: str, topics: Iterable[str]
         committed = _committed(consumer, partitions) if partitions else []
         out = []
         for tp in committed:
-            _low, high = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+            _low, high = _watermarks(consumer, tp)
             out.append(GroupProgress(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else None, high))
         return out
     finally:
         consumer.close()
 
 
-_COORDINATOR_MOVING = (
-    KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE
+# Answers of a broker still settling (just started, topic just created) that librdkafka does not flag retriable.
+_SETTLING = (
+    KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART,
 )
+
+
+def _settling(exc: KafkaException) -> bool:
+    error = exc.args[0]
+    return bool(error.retriable()) or error.code() in _SETTLING
 
 
 def _committed(consumer: Consumer, partitions: list[TopicPartition], timeout_s: float = 30.0) -> list[TopicPartition]:
@@ -203,11 +210,23 @@ def _committed(consumer: Consumer, partitions: list[TopicPartition], timeout_s: 
         try:
             return list(consumer.committed(partitions, timeout=10))
         except KafkaException as exc:
-            error = exc.args[0]
-            transient = error.retriable() or error.code() in _COORDINATOR_MOVING
-            if not transient or time.monotonic() > deadline:
+            if not _settling(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def _watermarks(consumer: Consumer, tp: TopicPartition, timeout_s: float = 30.0) -> tuple[int, int]:
+    """(low, high) from the partition's leader. Just after a topic is created or a broker started, the leader is
+    not known yet (NOT_LEADER_FOR_PARTITION, measured on Apache Kafka): retried."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+            return int(low), int(high)
+        except KafkaException as exc:
+            if not _settling(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def end_offsets(settings: KafkaSettings, topics: Iterable[str]) -> dict[tuple[str, int], tuple[int, int]]:
@@ -220,8 +239,8 @@ def end_offsets(settings: KafkaSettings, topics: Iterable[str]) -> dict[tuple[st
             if topic not in metadata.topics:
                 continue
             for p in sorted(metadata.topics[topic].partitions):
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)
-                out[(topic, p)] = (int(low), int(high))
+                low, high = _watermarks(consumer, TopicPartition(topic, p))
+                out[(topic, p)] = (low, high)
         return out
     finally:
         consumer.close()
