@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -24,10 +25,10 @@ def test_java_version_reads_the_banner(monkeypatch: pytest.MonkeyPatch, banner: 
 
 
 def test_old_or_missing_java_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(kafka.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
     reason = kafka.missing_tools(tmp_path)
     assert reason is not None and "apt-get install openjdk-17-jre-headless maven" in reason
-    monkeypatch.setattr(kafka.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
     monkeypatch.setattr(kafka, "java_version", lambda _java: 11)
     with pytest.raises(kafka.BrokerToolsMissing, match="needs Java 17"):
         kafka.ApacheKafkaBroker(1, tmp_path / "k", tmp_path / "cache").start()
@@ -36,7 +37,7 @@ def test_old_or_missing_java_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch,
 def test_missing_maven_matters_only_while_the_jars_are_not_cached(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(kafka.shutil, "which", lambda name: None if name == "mvn" else f"/usr/bin/{name}")
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "mvn" else f"/usr/bin/{name}")
     monkeypatch.setattr(kafka, "java_version", lambda _java: 17)
     assert "Maven" in (kafka.missing_tools(tmp_path) or "")
     with pytest.raises(kafka.BrokerToolsMissing, match="mvn"):
