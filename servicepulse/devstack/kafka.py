@@ -204,6 +204,7 @@ class ApacheKafkaBroker:
         ]
 
     def start(self, timeout_s: float = 120.0) -> None:
+        self.formatted = False
         java = _java()
         jars = resolve_jars(self.cache_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
