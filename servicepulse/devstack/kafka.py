@@ -138,9 +138,13 @@ class ApacheKafkaBroker:
     """
 
     def __init__(
-        self, port: int, data_dir: Path, cache_dir: Path, heap_mb: int = 512, log_file: Path | None = None
+        self, port: int, data_dir: Path, cache_dir: Path, heap_mb: int = 512, log_file: Path | None = None,
+        sasl_users: dict[str, str] | None = None,
     ) -> None:
         self.port = port
+        # Optional second listener, SASL_PLAINTEXT with PLAIN users, to test the secured-cluster settings path.
+        self.sasl_users = sasl_users
+        self.sasl_port = free_port() if sasl_users else None
         self.data_dir = data_dir.resolve()
         self.cache_dir = cache_dir
         self.heap_mb = heap_mb
@@ -189,6 +193,15 @@ class ApacheKafkaBroker:
             "group.initial.rebalance.delay.ms": "0",
             "message.max.bytes": str(8 * 1024 * 1024),
         }
+        if self.sasl_users:
+            users = " ".join(f'user_{u}="{p}"' for u, p in self.sasl_users.items())
+            props["listeners"] += f",SASL_PLAINTEXT://127.0.0.1:{self.sasl_port}"
+            props["advertised.listeners"] += f",SASL_PLAINTEXT://127.0.0.1:{self.sasl_port}"
+            props["listener.security.protocol.map"] += ",SASL_PLAINTEXT:SASL_PLAINTEXT"
+            props["sasl.enabled.mechanisms"] = "PLAIN"
+            props["listener.name.sasl_plaintext.plain.sasl.jaas.config"] = (
+                f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};"
+            )
         path = self.data_dir / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         (self.data_dir / "log4j2.properties").write_text(_LOG4J)
