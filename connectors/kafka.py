@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from servicepulse.config import KafkaSettings
@@ -20,8 +20,10 @@ __all__ = [
     "GroupProgress",
     "client_config",
     "consumer_progress",
+    "end_offsets",
     "ensure_topics",
     "leader_topic",
+    "reset_partitions",
     "topic_names",
     "wait_for_kafka",
 ]
@@ -79,6 +81,7 @@ def ensure_topics(settings: KafkaSettings, names: Iterable[str] | None = None) -
     existing = set(admin.list_topics(timeout=10).topics)
     configs = {
         "retention.ms": str(settings.retention_ms),
+        "min.insync.replicas": str(settings.min_insync_replicas),
         "cleanup.policy": "delete",
         "max.message.bytes": str(8 * 1024 * 1024),
     }
@@ -166,7 +169,8 @@ class GroupProgress:
 
 
 def consumer_progress(settings: KafkaSettings, group: str, topics: Iterable[str]) -> list[GroupProgress]:
-    """Committed offset vs. end offset per partition. Tansu's end offsets can be off (measured), so lag is a hint."""
+    """Committed offset vs. end offset per partition: the true lag on Apache Kafka; Tansu's end offsets can be off
+    (measured), so there it is a hint."""
     consumer = Consumer(client_config(settings) | {"group.id": group, "enable.auto.commit": False})
     try:
         metadata = consumer.list_topics(timeout=10)
@@ -176,11 +180,76 @@ def consumer_progress(settings: KafkaSettings, group: str, topics: Iterable[str]
             if topic in metadata.topics
             for p in sorted(metadata.topics[topic].partitions)
         ]
-        committed = consumer.committed(partitions, timeout=10) if partitions else []
+        committed = _committed(consumer, partitions) if partitions else []
         out = []
         for tp in committed:
-            _low, high = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+            _low, high = _watermarks(consumer, tp)
             out.append(GroupProgress(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else None, high))
         return out
     finally:
         consumer.close()
+
+
+# Answers of a broker still settling (just started, topic just created) that librdkafka does not flag retriable.
+_SETTLING = (
+    KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART,
+)
+
+
+def _settling(exc: KafkaException) -> bool:
+    error = exc.args[0]
+    return bool(error.retriable()) or error.code() in _SETTLING
+
+
+def _committed(consumer: Consumer, partitions: list[TopicPartition], timeout_s: float = 30.0) -> list[TopicPartition]:
+    """The group's committed offsets. A new Apache Kafka creates and loads its offsets topic on the first group
+    request and answers NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS meanwhile (measured): retried."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return list(consumer.committed(partitions, timeout=10))
+        except KafkaException as exc:
+            if not _settling(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _watermarks(consumer: Consumer, tp: TopicPartition, timeout_s: float = 30.0) -> tuple[int, int]:
+    """(low, high) from the partition's leader. Just after a topic is created or a broker started, the leader is
+    not known yet (NOT_LEADER_FOR_PARTITION, measured on Apache Kafka): retried."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+            return int(low), int(high)
+        except KafkaException as exc:
+            if not _settling(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def end_offsets(settings: KafkaSettings, topics: Iterable[str]) -> dict[tuple[str, int], tuple[int, int]]:
+    """(low, high) watermark offsets of every partition of `topics` that exists: the broker's, not a cache."""
+    consumer = Consumer(client_config(settings) | {"group.id": "servicepulse-offsets", "enable.auto.commit": False})
+    try:
+        metadata = consumer.list_topics(timeout=10)
+        out: dict[tuple[str, int], tuple[int, int]] = {}
+        for topic in topics:
+            if topic not in metadata.topics:
+                continue
+            for p in sorted(metadata.topics[topic].partitions):
+                low, high = _watermarks(consumer, TopicPartition(topic, p))
+                out[(topic, p)] = (low, high)
+        return out
+    finally:
+        consumer.close()
+
+
+def reset_partitions(
+    stored: dict[tuple[str, int], int], ends: dict[tuple[str, int], tuple[int, int]]
+) -> list[tuple[str, int]]:
+    """Partitions the broker restarted from scratch: a stored offset (the highest one written into ClickHouse) the
+    broker's log does not reach, or a partition it no longer has. Their watermarks would make the replay guard
+    drop every new message up to the old offset; any other watermark stays, whatever the broker kind."""
+    return sorted(key for key, offset in stored.items() if key not in ends or ends[key][1] <= offset)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from servicepulse.domain.parameters import Parameters, load_parameters
@@ -13,6 +14,7 @@ __all__ = [
     "DEMO_PSEUDONYM_KEY",
     "AlertSettings",
     "ClickHouseSettings",
+    "DevstackSettings",
     "FinanceSettings",
     "KafkaSettings",
     "LogSettings",
@@ -64,6 +66,10 @@ class KafkaSettings(_Group):
     embedded_port: int = Field(19092, description="Port of the embedded broker on 127.0.0.1")
     partitions: int = Field(4, ge=1, description="Partitions per topic when servicepulse creates topics")
     replication_factor: int = Field(1, ge=1, description="Replication factor for created topics")
+    min_insync_replicas: int = Field(
+        1, ge=1, description="min.insync.replicas set on created topics (production: 2 with replication factor 3); "
+        "the producers use acks=all, so a write needs this many replicas",
+    )
     retention_ms: int = Field(7 * 24 * 3600 * 1000, description="retention.ms set on created topics")
     session_timeout_s: float = Field(
         6.0, description="Consumer session timeout; Tansu waits half of it before a group join completes"
@@ -76,8 +82,35 @@ class KafkaSettings(_Group):
     sasl_password: SecretStr | None = Field(None, description="SASL password")
     topics: Topics = Field(default_factory=Topics)
 
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> KafkaSettings:
+        if self.min_insync_replicas > self.replication_factor:
+            raise ValueError(f"min_insync_replicas ({self.min_insync_replicas}) exceeds replication_factor "
+                             f"({self.replication_factor}): no write could ever succeed")
+        return self
+
     def bootstrap_or_embedded(self) -> str:
         return self.bootstrap or f"127.0.0.1:{self.embedded_port}"
+
+
+class DevstackSettings(_Group):
+    """The local broker `servicepulse up` and `servicepulse broker` start when `KAFKA_BOOTSTRAP` is unset."""
+
+    broker: Literal["tansu", "apache-kafka"] = Field(
+        "tansu",
+        description="tansu (pip only, memory storage: topics and offsets vanish on stop) or apache-kafka (a one-node "
+        "KRaft Apache Kafka 4.4.0 with its log on disk; needs Java 17+ and Maven)",
+    )
+    kafka_cache_dir: Path = Field(
+        Path("~/.cache/servicepulse/kafka-4.4.0"),
+        description="Where Maven copies the Apache Kafka jars once; reused when present",
+    )
+    kafka_log_dir: Path | None = Field(
+        None, description="Apache Kafka's data (topics, offsets, KRaft metadata); unset means kafka/ under `up`'s "
+        "--run-dir (var/kafka)",
+    )
+    kafka_heap_mb: int = Field(512, ge=128, description="Apache Kafka JVM heap (-Xmx), MiB")
+    start_timeout_s: float = Field(120.0, gt=0, description="Longest wait for the local broker to take requests")
 
 
 class ClickHouseSettings(_Group):
@@ -215,6 +248,7 @@ class Settings(BaseSettings):
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     clickhouse: ClickHouseSettings = Field(default_factory=ClickHouseSettings)
+    devstack: DevstackSettings = Field(default_factory=DevstackSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     sink: SinkSettings = Field(default_factory=SinkSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)

@@ -1,7 +1,10 @@
 """Real broker and real ClickHouse for the integration and fault suites: each test its own topics, group, database.
 
-Backend: the embedded default (Tansu + the chdb store) unless Docker answers, in which case Apache Kafka and
-ClickHouse server run in testcontainers. SERVICEPULSE_TEST_BACKEND=embedded|containers forces one.
+Backend: the embedded stack (the chdb store and a local broker) unless Docker answers, in which case Apache Kafka
+and ClickHouse server run in testcontainers. SERVICEPULSE_TEST_BACKEND=embedded|containers forces one.
+The embedded stack runs every test on both local brokers, Tansu and a one-node Apache Kafka (auto-create off):
+SERVICEPULSE_TEST_BROKER=tansu|apache-kafka|both (default both). Without Java 17+/Maven the Apache Kafka pass is
+skipped, with the reason in the summary.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from servicepulse.config import load_settings
+from servicepulse.config import DevstackSettings, load_settings
 from servicepulse.connectors.clickhouse import migrate
 from servicepulse.connectors.kafka import ensure_topics
+from servicepulse.devstack.kafka import missing_tools
 from servicepulse.devstack.stack import embedded_stack
 from tests.factories.pipeline import Backend, Pipeline, pipeline_env
 
@@ -30,14 +34,34 @@ def _docker_available() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
 
 
-@pytest.fixture(scope="session")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+BROKERS = ("tansu", "apache-kafka")
+
+
+def brokers_under_test() -> list[str]:
+    wanted = os.environ.get("SERVICEPULSE_TEST_BROKER", "both")
+    if wanted == "both":
+        return list(BROKERS)
+    if wanted not in BROKERS:
+        raise pytest.UsageError(f"SERVICEPULSE_TEST_BROKER={wanted!r}: tansu, apache-kafka or both")
+    return [wanted]
+
+
+@pytest.fixture(scope="session", params=brokers_under_test())
+def backend(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """One session-wide stack per broker; pytest runs every test needing it once per broker, grouped by broker."""
+    broker: str = request.param
     wanted = os.environ.get("SERVICEPULSE_TEST_BACKEND", "auto")
     if wanted == "containers" or (wanted == "auto" and _docker_available()):
+        if broker != "apache-kafka":
+            pytest.skip("the containers backend runs Apache Kafka only")
         yield from _containers()
         return
-    with embedded_stack(tmp_path_factory.mktemp("stack")) as stack:
-        yield Backend(stack.bootstrap, stack.clickhouse_url, "embedded")
+    if broker == "apache-kafka":
+        reason = missing_tools(DevstackSettings().kafka_cache_dir)
+        if reason is not None:
+            pytest.skip(f"Apache Kafka not tested, Tansu only: {reason}")
+    with embedded_stack(tmp_path_factory.mktemp(f"stack-{broker}"), broker) as stack:
+        yield Backend(stack.bootstrap, stack.clickhouse_url, broker)
 
 
 def _containers() -> Iterator[Backend]:

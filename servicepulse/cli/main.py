@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from . import admin, controls, dashboards, ingest, query, rules, run, simulate
+from . import admin, broker, controls, dashboards, ingest, query, rules, run, simulate
 
 __all__ = ["app", "main"]
 
@@ -18,6 +18,7 @@ app = typer.Typer(
     add_completion=False,
 )
 run.register(app)
+broker.register(app)
 simulate.register(app)
 ingest.register(app)
 query.register(app)

@@ -7,14 +7,20 @@ import signal
 import socket
 import subprocess
 import time
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import SecretStr
 
 from servicepulse.config import DEMO_PSEUDONYM_KEY, MissingSecret, Settings
 
+from .broker import BrokerKind, start_local_broker
 from .common import console, fail, settings_and_logging
+
+if TYPE_CHECKING:
+    from servicepulse.devstack.kafka import LocalBroker
 
 __all__ = ["register"]
 
@@ -87,11 +93,14 @@ def up(
     scale: float = typer.Option(0.1, help="Demo: volume relative to the real administration"),
     speed: float = typer.Option(120.0, help="Demo: the replay runs at least this much faster than real time"),
     seed: int = typer.Option(1, help="Demo: simulator seed"),
-    run_dir: Path = typer.Option(Path("var"), help="Logs and the embedded store live here"),
+    run_dir: Path = typer.Option(Path("var"), help="Logs and the embedded store (and Apache Kafka's log) live here"),
+    broker_kind: BrokerKind = typer.Option(
+        None, "--broker", help="Local broker when KAFKA_BOOTSTRAP is unset: tansu (memory) or apache-kafka (on disk, "
+        "needs Java 17+ and Maven); default DEVSTACK__BROKER (tansu)",
+    ),
 ) -> None:
-    from servicepulse.connectors.clickhouse import connect, migrate, wait_for_clickhouse
+    from servicepulse.connectors.clickhouse import migrate, wait_for_clickhouse
     from servicepulse.connectors.kafka import ensure_topics, wait_for_kafka
-    from servicepulse.devstack.broker import EmbeddedBroker
     from servicepulse.devstack.stack import start_store
 
     settings = settings_and_logging()
@@ -108,7 +117,7 @@ def up(
     env = dict(os.environ)
     if demo:
         env["SERVICEPULSE_DEMO"] = "1"  # workers and the demo commands may use the demo pseudonym key
-    broker: EmbeddedBroker | None = None
+    broker: LocalBroker | None = None
     store: subprocess.Popen[bytes] | None = None
     children: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
@@ -122,11 +131,7 @@ def up(
     try:
         if settings.kafka.bootstrap is None:
             _require_free_port("127.0.0.1", settings.kafka.embedded_port, "broker", "KAFKA__EMBEDDED_PORT")
-            broker = EmbeddedBroker(settings.kafka.embedded_port, log_file=logs / "broker.log")
-            try:
-                broker.start()
-            except TimeoutError as exc:
-                fail(f"embedded broker did not start: {exc} (is port {settings.kafka.embedded_port} taken?)")
+            broker = start_local_broker(settings, broker_kind, run_dir, logs / "broker.log")
             env["KAFKA_BOOTSTRAP"] = broker.bootstrap
         wait_for_kafka(settings.kafka)
         if settings.clickhouse.url is None:
@@ -137,34 +142,45 @@ def up(
             env["CLICKHOUSE_URL"] = settings.clickhouse.url_or_embedded()
         wait_for_clickhouse(settings.clickhouse)
         migrate(settings.clickhouse, parameters=settings.parameters())
-        if broker is not None:
-            # The embedded broker forgets topics and offsets on restart; offsets the store remembers from an
-            # earlier broker would make the replay guard drop new messages.
-            connect(settings.clickhouse).command("TRUNCATE TABLE sink_watermarks")
         ensure_topics(settings.kafka)
+        # Tansu forgets topics and offsets on restart, Apache Kafka keeps them: ask the broker, not its kind.
+        fresh_broker = _forget_reset_watermarks(settings)
         env["KAFKA__PARTITIONS"] = str(settings.kafka.partitions)
         env.setdefault("WORKER__DATA_DIR", str(run_dir / "faust"))
         for i in range(workers):
             children[f"worker-{i}"] = _spawn(
                 ["servicepulse.cli.main", "worker", "--index", str(i)], env, logs / f"worker-{i}.log"
             )
+        plant_done = run_dir / "demo-payroll" / ".loaded"
         if demo:
+            demo_start = _demo_start(run_dir, fresh_broker, days)
             # The feed meets every SLA target; the planted SLA breaches (ground truth in var/demo-sla-truth.json)
             # are each exactly one `contact.*` / `complaints.*` alert, and nothing else is one (with >= 14 days).
+            # Its resume file lets a restart on a broker that kept its topics go on where it stopped.
             children["simulator"] = _spawn(
-                ["servicepulse.cli.main", "simulate", "--days", str(days), "--scale", str(scale),
-                 "--seed", str(seed), "--follow", "--speed", str(speed), "--replay-days", str(replay_days),
-                 "--faults", "0.001", "--targets-met"]
+                ["servicepulse.cli.main", "simulate", "--days", str(days), "--start", demo_start.isoformat(),
+                 "--scale", str(scale), "--seed", str(seed), "--follow", "--speed", str(speed),
+                 "--replay-days", str(replay_days), "--faults", "0.001", "--targets-met",
+                 "--state", str(run_dir / "demo-state.json")]
                 + (["--plant-breaches", "--truth", str(run_dir / "demo-sla-truth.json")] if days >= PLANT_DAYS else []),
                 env, logs / "simulator.log",
             )
             # A main run with every payroll deviation planted (ground truth in var/demo-payroll/): score it
-            # with `servicepulse controls score var/demo-payroll/ground-truth.json`.
-            children["payroll-plant"] = _spawn(
-                ["servicepulse.cli.main", "controls", "plant", "--out", str(run_dir / "demo-payroll"),
-                 "--seed", str(seed)],
-                env, logs / "payroll-plant.log",
-            )
+            # with `servicepulse controls score var/demo-payroll/ground-truth.json`. Loaded once per broker: a
+            # second load would double its rows.
+            started_marker = run_dir / "demo-payroll" / ".started"
+            if fresh_broker or not started_marker.exists():
+                plant_done.unlink(missing_ok=True)
+                started_marker.parent.mkdir(parents=True, exist_ok=True)
+                started_marker.touch()
+                children["payroll-plant"] = _spawn(
+                    ["servicepulse.cli.main", "controls", "plant", "--out", str(run_dir / "demo-payroll"),
+                     "--seed", str(seed)],
+                    env, logs / "payroll-plant.log",
+                )
+            elif not plant_done.exists():
+                console.print("[yellow]the planted payroll run's load was interrupted last time; reload it with "
+                              f"`servicepulse controls plant --out {run_dir / 'demo-payroll'}` on a fresh broker[/]")
         console.print(
             f"[bold green]servicepulse is up[/]: kafka {env.get('KAFKA_BOOTSTRAP', settings.kafka.bootstrap)}, "
             f"clickhouse {settings.clickhouse.url_or_embedded()}, {workers} worker(s)"
@@ -175,7 +191,7 @@ def up(
         while not stopping:
             time.sleep(0.5)
             if broker is not None and not broker.alive():
-                fail("the embedded broker stopped; see var/logs/broker.log")
+                fail(f"the local broker stopped; see {logs}/broker.log")
             if store is not None and store.poll() is not None:
                 fail("the embedded store stopped; see var/logs/store.log")
             for name, proc in list(children.items()):
@@ -184,6 +200,8 @@ def up(
                     continue
                 if not name.startswith("worker-"):
                     del children[name]
+                    if name == "payroll-plant" and code == 0:
+                        plant_done.touch()
                     if code != 0:
                         console.print(f"[red]{name} exited with {code}; see {logs}/{name}.log[/]")
                     continue
@@ -198,9 +216,52 @@ def up(
                 )
     finally:
         console.print("stopping ...")
-        for proc in children.values():
-            _stop(proc)
+        # The feed first: it ends between two flushed batches and records where (the resume file).
+        for name in sorted(children, key=lambda n: n != "simulator"):
+            _stop(children[name])
         _stop(store)
         if broker is not None:
             broker.stop()
         console.print("stopped")
+
+
+def _forget_reset_watermarks(settings: Settings) -> bool:
+    """Drop the sink watermarks of partitions the broker started again from offset 0 (compared with the broker's
+    own end offsets), so the replay guard does not take new messages for replays. True when the broker holds no
+    message of servicepulse's topics at all (a new or memory-only broker)."""
+    from servicepulse.connectors.clickhouse import connect
+    from servicepulse.connectors.kafka import end_offsets, reset_partitions, topic_names
+
+    client = connect(settings.clickhouse)
+    stored = {(str(t), int(p)): int(o) for t, p, o in client.query(
+        "SELECT topic, partition, max(max_offset) FROM sink_watermarks GROUP BY topic, partition").result_rows}
+    ends = end_offsets(settings.kafka, {t for t, _ in stored} | set(topic_names(settings.kafka)))
+    reset = reset_partitions(stored, ends)
+    if reset and len(reset) == len(stored):
+        client.command("TRUNCATE TABLE sink_watermarks")
+    elif reset:
+        pairs = ", ".join(f"('{t}', {p})" for t, p in reset)  # topic names come from the table itself
+        client.command(f"ALTER TABLE sink_watermarks DELETE WHERE (topic, partition) IN ({pairs})",
+                       settings={"mutations_sync": 2})
+    if reset:
+        console.print(f"[yellow]the broker starts {len(reset)} partition(s) from offset 0 again: their sink "
+                      "watermarks are reset[/]")
+    return all(high == 0 for _low, high in ends.values())
+
+
+def _demo_start(run_dir: Path, fresh_broker: bool, days: int) -> date:
+    """The demo's first simulated day, pinned in run_dir/demo.json so a restart regenerates the same events and the
+    resume file can skip the ones already produced; a fresh broker starts a new demo (and forgets that file)."""
+    import json
+
+    pinned, state = run_dir / "demo.json", run_dir / "demo-state.json"
+    if fresh_broker:
+        pinned.unlink(missing_ok=True)
+        state.unlink(missing_ok=True)
+    if pinned.exists():
+        return date.fromisoformat(json.loads(pinned.read_text(encoding="utf-8"))["start"])
+    from servicepulse.domain.zone import STOCKHOLM
+
+    start = datetime.now(STOCKHOLM).date() - timedelta(days=days)
+    pinned.write_text(json.dumps({"start": start.isoformat()}) + "\n", encoding="utf-8")
+    return start

@@ -19,7 +19,6 @@ from .common import console, settings_and_logging
 if TYPE_CHECKING:  # imported lazily at run time, so `--help` stays fast
     from servicepulse.config import Settings
     from servicepulse.schemas.events import Event
-    from servicepulse.simulator import Simulator
 
 __all__ = ["register"]
 
@@ -52,6 +51,10 @@ def simulate(
     truth: Path | None = typer.Option(
         None, help="With --plant-breaches: write the planted breaches' ground truth here"
     ),
+    state: Path | None = typer.Option(
+        None, help="Resume file: the simulated clock up to which events were produced and flushed, written after "
+        "every batch; a restart with the same file skips those events (SIGTERM stops after the current batch)",
+    ),
 ) -> None:
     from servicepulse.simulator import SimConfig, Simulator
 
@@ -73,6 +76,19 @@ def simulate(
     if truth is not None:
         _write_truth(truth, sim, first, end)
     emit, close = _emitter(settings, out, faults, seed)
+    stop = _Resume(state)
+    t = first
+    if stop.through is not None:
+        # Generated again (the simulator is deterministic) but not produced: they are in Kafka already.
+        sim.advance(stop.through)
+        t = max(first, stop.through)
+        console.print(f"resuming after {t.isoformat()} (from {state})")
+
+    def step(clock: datetime) -> int:
+        emitted = emit(sim.advance(clock))  # produced and flushed
+        stop.save(clock)
+        return emitted
+
     counts = 0
     started = time.monotonic()
     from rich.progress import Progress
@@ -80,19 +96,48 @@ def simulate(
     with Progress(console=console, transient=True) as progress:
         total_hours = max(int((instant_end - first).total_seconds() // 3600), 1)
         task = progress.add_task("simulating", total=total_hours)
-        t = first
-        while t < instant_end:
+        while t < instant_end and not stop.requested:
             t = min(t + timedelta(hours=1), instant_end)
-            counts += emit(sim.advance(t))
+            counts += step(t)
             progress.advance(task)
     console.print(f"{counts} events from {first.isoformat()} to {instant_end.isoformat()} "
                   f"in {time.monotonic() - started:.1f}s")
-    if follow:
-        console.print(f"following: replaying from {instant_end.isoformat()} at {speed:g}x (quiet stretches "
+    if follow and not stop.requested:
+        console.print(f"following: replaying from {t.isoformat()} at {speed:g}x (quiet stretches "
                       "skipped) until now, then live")
         with contextlib.suppress(KeyboardInterrupt):
-            _follow(sim, instant_end, speed, emit)
+            _follow(step, t, speed, lambda: stop.requested)
     close()
+
+
+class _Resume:
+    """The resume file of `--state`; with one, SIGTERM ends the run between two flushed batches, so the file never
+    names a clock whose events were only partly produced (a restart would then lose or double them)."""
+
+    def __init__(self, path: Path | None) -> None:
+        import json
+        import signal
+
+        self.path = path
+        self.requested = False
+        self.through: datetime | None = None
+        if path is None:
+            return
+        if path.exists():
+            self.through = datetime.fromisoformat(json.loads(path.read_text(encoding="utf-8"))["through"])
+        signal.signal(signal.SIGTERM, self._request)
+
+    def _request(self, _sig: int, _frame: object) -> None:
+        self.requested = True
+
+    def save(self, clock: datetime) -> None:
+        import json
+
+        if self.path is None:
+            return
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"through": clock.isoformat()}) + "\n", encoding="utf-8")
+        tmp.replace(self.path)  # atomic: a crash leaves the old clock or the new one
 
 
 def _write_truth(path: Path, sim: object, first: datetime, end: datetime) -> None:
@@ -111,8 +156,8 @@ def _write_truth(path: Path, sim: object, first: datetime, end: datetime) -> Non
 
 
 def _follow(
-    sim: Simulator, clock: datetime, speed: float, emit: Callable[[list[Event]], int], tick_s: float = 0.5,
-    busy: int = 10
+    step: Callable[[datetime], int], clock: datetime, speed: float, stopped: Callable[[], bool],
+    tick_s: float = 0.5, busy: int = 10
 ) -> None:
     """Replay at no less than `speed` until now, then live.
 
@@ -120,17 +165,17 @@ def _follow(
     in seconds and a replayed week always shows activity; a busy tick goes back to `speed`.
     """
     base = timedelta(seconds=tick_s * speed)
-    step = base
-    while True:
+    stride = base
+    while not stopped():
         now = datetime.now(STOCKHOLM)
         if clock >= now:
-            emit(sim.advance(now))
+            step(now)
             clock = now
             time.sleep(tick_s)
             continue
-        clock = min(now, clock + step)
-        emitted = emit(sim.advance(clock))
-        step = base if emitted >= busy else min(step * 2, timedelta(hours=1))
+        clock = min(now, clock + stride)
+        emitted = step(clock)
+        stride = base if emitted >= busy else min(stride * 2, timedelta(hours=1))
         if emitted:
             time.sleep(tick_s)
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .broker import EmbeddedBroker, free_port, wait_for_port
+from .broker import free_port, wait_for_port
 
 __all__ = ["LocalStack", "embedded_stack", "module_command", "start_store"]
 
@@ -48,9 +48,14 @@ def start_store(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen[b
 
 
 @contextmanager
-def embedded_stack(run_dir: Path) -> Iterator[LocalStack]:
+def embedded_stack(run_dir: Path, broker_kind: str = "tansu") -> Iterator[LocalStack]:
+    """Broker (Tansu, or Apache Kafka with its log under run_dir/kafka) and store on free ports."""
+    from servicepulse.config import DevstackSettings
+
+    from .kafka import local_broker
+
     run_dir.mkdir(parents=True, exist_ok=True)
-    broker = EmbeddedBroker(free_port(), log_file=run_dir / "broker.log")
+    broker = local_broker(broker_kind, free_port(), DevstackSettings(), run_dir, log_file=run_dir / "broker.log")
     broker.start()
     store = None
     try:
