@@ -200,8 +200,8 @@ def aged_alerts(findings: Sequence[Finding], raised: set[str], rule: Rule = SUSP
 
     Every field is event time, never the wall clock (the alerts table keys on `occurred_at`, so a wall-clock
     time would store a re-derived alert again): a raise occurs on the day the item broke its limit (the age
-    deadline, or the day it opened when only the amount is over), a resolve at `at`, the end of the reviewed
-    window (the day after the newest posting date)."""
+    deadline, or the day it opened when only the amount is over), its age measured on that day; a resolve at `at`,
+    the end of the reviewed window (the day after the newest posting date)."""
     current = {f"{rule.rule_id}:{f.subject_id}": f for f in findings if f.rule_id == rule.rule_id}
     out = []
     # These alert ids include the rule id and version (unlike the contact alerts): kept so ids do not move.
@@ -209,12 +209,20 @@ def aged_alerts(findings: Sequence[Finding], raised: set[str], rule: Rule = SUSP
         f = current[key]
         doc = orjson_loads(f.evidence_json)
         opened = date.fromisoformat(doc["opened_on"])
-        day = breached_on(opened, int(doc["max_working_days"])) if "age" in doc["reasons"] else opened
+        max_days = int(doc["max_working_days"])
+        day = breached_on(opened, max_days) if "age" in doc["reasons"] else opened
+        voucher = f"{doc['voucher_series']} {doc['voucher_number']}".strip()
+        # The finding's evidence holds the age on the day it was detected; the alert keeps only what does not
+        # depend on that day, so whoever raises it builds the same alert.
+        details = {k: v for k, v in doc.items() if k != "age_working_days_at_detection"} | {
+            "breached_on": day.isoformat()}
         out.append(build_alert(
             rule, key, AlertState.raised, id_parts=(rule.rule_id, rule.version, key), severity=f.severity,
-            title=f.summary, measured_value=float(doc["age_working_days_at_detection"]),
+            title=f"Open item {voucher} on {doc['account']} ({f.company}): {format_amount(int(doc['open_ore']))} SEK "
+                  f"open, over the limit since {day.isoformat()} ({' and '.join(doc['reasons'])})",
+            measured_value=float(working_days_between(opened, day)),
             target=float(rule["max_working_days"]), unit="working_days",
-            occurred_at=datetime.combine(day, time(0), STOCKHOLM), details=doc,
+            occurred_at=datetime.combine(day, time(0), STOCKHOLM), details=details,
         ))
     for key in sorted(raised - set(current)):
         out.append(build_alert(

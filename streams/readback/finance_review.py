@@ -91,12 +91,12 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
                                                   controls.invoice_horizon_days)
         if not postings and not items:
             return [], []
-        # Event time, never the wall clock: the review is "as of" the newest posting date and its findings
-        # and alerts are stamped with the end of that day, so a review re-run on the same data (a restart, a
-        # new leader) builds exactly the same records.
-        today = newest_posting_date(client)
-        end = datetime.combine(today + timedelta(days=1), time(0), STOCKHOLM)
-        found = review(postings, first_seen, items, controls, today, end)
+        # Items age in working days up to today, as in the view `v_suspense_open_items` (an item nobody
+        # clears keeps ageing even when no posting arrives). Every field stored is event time, though: the
+        # findings are stamped with the end of the newest posting day, an aged alert with the day the item
+        # broke its limit, so a review re-run (a restart, a new leader) builds the same records.
+        end = datetime.combine(newest_posting_date(client) + timedelta(days=1), time(0), STOCKHOLM)
+        found = review(postings, first_seen, items, controls, datetime.now(STOCKHOLM).date(), end)
         # Raised and not yet resolved, read back from the alerts table so a restart neither repeats nor
         # forgets a raise (an alert sent but not yet stored is sent again with the same id).
         raised = raised_alert_keys(client, controls.aged.rule_id)

@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.factories.calls import planted_events
 from tests.factories.pipeline import Pipeline
-from tests.integration.test_contact_sla import planted_events
 
 pytestmark = pytest.mark.integration
 
