@@ -21,6 +21,7 @@ __all__ = [
     "DecodeError",
     "FileRegistry",
     "Registry",
+    "RegistryUnavailable",
     "WireCodec",
     "build_registry",
     "sync_file_registry",
@@ -41,6 +42,11 @@ class DecodeError(Exception):
         self.kind = kind
         self.reason = reason
         self.schema_id = schema_id
+
+
+class RegistryUnavailable(Exception):
+    """The schema registry did not answer (network, timeout, a 5xx, refused credentials): transient. The message is
+    not bad; whoever decodes it must wait and retry, never dead-letter it."""
 
 
 class Registry(Protocol):
@@ -96,16 +102,27 @@ class ConfluentRegistry:
             return self._ids[name]
 
     def schema_for(self, schema_id: int) -> dict[str, Any] | None:
+        """The writer schema of `schema_id`; None only when the registry answered that it does not know the id.
+        Any other failure raises `RegistryUnavailable` (a registry outage must not turn valid data into dead
+        letters)."""
         with self._lock:
             if schema_id not in self._schemas:
                 try:
                     found = self._client.get_schema(schema_id)
-                except Exception:
-                    return None
+                except Exception as exc:
+                    if _is_unknown_schema(exc):
+                        return None
+                    raise RegistryUnavailable(f"schema registry lookup of id {schema_id} failed: "
+                                              f"{type(exc).__name__}") from exc
                 if found.schema_str is None:  # the client types it optional; a registered schema always has one
                     return None
                 self._schemas[schema_id] = json.loads(found.schema_str)
             return self._schemas[schema_id]
+
+
+def _is_unknown_schema(exc: Exception) -> bool:
+    """The registry answered 404 (error 40403 "Schema not found"): the id really is unknown."""
+    return getattr(exc, "http_status_code", None) == 404
 
 
 def build_registry(url: str | None, file: Path | None = None) -> Registry:
@@ -180,7 +197,16 @@ class WireCodec:
                 self._readers[(schema_id, model)] = reader
         return reader
 
+    def needs_lookup(self, payload: bytes | None, model: type[Event]) -> bool:
+        """Whether decoding `payload` may ask the registry over the network (then run it off the event loop)."""
+        if not payload or len(payload) < _HEADER.size:
+            return False
+        _, schema_id = _HEADER.unpack_from(payload)
+        return (schema_id, model) not in self._readers and not isinstance(self._registry, FileRegistry)
+
     def decode(self, payload: bytes | None, model: type[E]) -> E:
+        """The event in `payload`; `DecodeError` for a payload that can never decode (a dead letter),
+        `RegistryUnavailable` when the registry could not be asked (transient: retry later)."""
         if not payload or len(payload) < _HEADER.size:
             raise DecodeError(DeadLetterKind.undecodable, "payload shorter than the 5-byte wire header")
         magic, schema_id = _HEADER.unpack_from(payload)

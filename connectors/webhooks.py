@@ -1,18 +1,17 @@
-"""Alert webhooks to team chat: payloads for Slack, Teams or plain JSON, posted with bounded retries."""
+"""Alert webhooks to team chat: payloads for Slack, Teams or plain JSON, one async POST per alert with an
+`Idempotency-Key`; the retries and the delivery state live in the outbox (`streams/readback/alert_delivery.py`)."""
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import httpx
-import structlog
 
 from servicepulse.schemas.events import Alert, AlertState
 
-__all__ = ["WebhookPoster", "alert_payload"]
-
-log = structlog.get_logger(__name__)
+__all__ = ["Attempt", "Outcome", "WebhookPoster", "alert_payload", "backoff", "classify"]
 
 _ICON = {"raised": "🔴", "resolved": "✅"}
 
@@ -47,33 +46,52 @@ def alert_payload(alert: Alert, fmt: str) -> dict[str, Any]:
     }
 
 
-class WebhookPoster:
-    """Posts each alert once per worker lifetime; a chat outage is logged, never blocks the pipeline."""
+class Outcome(StrEnum):
+    """What one POST achieved: the state the outbox records for the alert."""
 
-    def __init__(self, url: str, fmt: str, timeout_s: float, retries: int, remember: int = 10_000) -> None:
+    delivered = "delivered"
+    pending = "pending"  # transient failure (endpoint down, 5xx, 408/429, timeout): retried with backoff
+    rejected = "rejected"  # the endpoint refused this alert (another 4xx): retrying would not help
+
+
+@dataclass(frozen=True)
+class Attempt:
+    outcome: Outcome
+    error: str = ""
+
+
+def classify(status: int) -> Outcome:
+    """The outcome of an HTTP answer."""
+    if 200 <= status < 300:
+        return Outcome.delivered
+    if status in (408, 425, 429) or status >= 500:
+        return Outcome.pending
+    return Outcome.rejected
+
+
+def backoff(failures: int, base_s: float, cap_s: float) -> float:
+    """Wait after `failures` failed attempts in a row: base, 2 base, 4 base ... capped at `cap_s`."""
+    return min(base_s * 2 ** max(failures - 1, 0), cap_s) if failures > 0 else 0.0
+
+
+class WebhookPoster:
+    """Posts one alert per call, asynchronously, with the alert id as `Idempotency-Key`: an endpoint that honours
+    the header ignores a repeat (an alert posted but not yet recorded as delivered when the worker died)."""
+
+    def __init__(self, url: str, fmt: str, timeout_s: float) -> None:
         self._url = url
         self._fmt = fmt
-        self._retries = retries
-        self._client = httpx.Client(timeout=timeout_s)
-        self._posted: dict[str, None] = {}
-        self._remember = remember
+        self._client = httpx.AsyncClient(timeout=timeout_s)
 
-    def post(self, alert: Alert) -> bool:
-        if alert.alert_id in self._posted:
-            return False
-        payload = alert_payload(alert, self._fmt)
-        for attempt in range(self._retries + 1):
-            try:
-                self._client.post(self._url, json=payload).raise_for_status()
-                break
-            except httpx.HTTPError as exc:
-                if attempt == self._retries:
-                    # The URL holds the webhook's token: log the rule, never the URL.
-                    log.error("alert webhook failed", alert_id=alert.alert_id, rule_id=alert.rule_id,
-                              error=type(exc).__name__)
-                    return False
-                time.sleep(min(0.5 * 2**attempt, 5.0))
-        self._posted[alert.alert_id] = None
-        if len(self._posted) > self._remember:
-            self._posted.pop(next(iter(self._posted)))
-        return True
+    async def post(self, alert: Alert) -> Attempt:
+        try:
+            response = await self._client.post(self._url, json=alert_payload(alert, self._fmt),
+                                               headers={"Idempotency-Key": alert.alert_id})
+        except httpx.HTTPError as exc:
+            # The URL holds the webhook's token: record the error type, never the URL.
+            return Attempt(Outcome.pending, type(exc).__name__)
+        outcome = classify(response.status_code)
+        return Attempt(outcome, "" if outcome is Outcome.delivered else f"HTTP {response.status_code}")
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

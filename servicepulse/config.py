@@ -164,14 +164,29 @@ class WorkerSettings(_Group):
 
 
 class AlertSettings(_Group):
+    """Alert delivery to team chat: an outbox (`alert_deliveries`) worked through by a timer on the leader."""
+
     webhook_url: SecretStr | None = Field(
         None, description="Team-chat incoming webhook (Slack, Teams or any JSON endpoint); unset = no posting"
     )
     webhook_format: str = Field("slack", pattern="^(slack|teams|generic)$", description="Payload shape")
     webhook_timeout_s: float = Field(5.0, gt=0, description="Timeout of one POST")
-    webhook_retries: int = Field(3, ge=0, description="Retries of a failed POST before it is logged and dropped")
     webhook_batch: int = Field(
-        100, ge=1, description="Alerts taken from the topic at a time by the poster (each is POSTed on its own)"
+        100, ge=1, description="Alerts the delivery timer takes from the outbox per tick (each is POSTed on its own)"
+    )
+    delivery_tick_s: float = Field(
+        1.0, gt=0, description="How often the leader's delivery timer looks for stored alerts not yet delivered"
+    )
+    webhook_backoff_s: float = Field(
+        1.0, gt=0, description="Wait after a failed POST (endpoint down, 5xx, timeout) before the next try; "
+        "doubles with each failure in a row"
+    )
+    webhook_backoff_max_s: float = Field(
+        30.0, gt=0, description="Cap of that wait: an endpoint back after an outage gets its alerts within this"
+    )
+    delivery_lookback_h: int = Field(
+        24, ge=1, description="Alerts stored longer ago than this (wall clock) are no longer delivered; also keeps "
+        "a new outbox from posting the history of alerts stored before it existed"
     )
 
 
@@ -208,6 +223,12 @@ class ReadbackSettings(_Group):
         600.0, ge=0, description="How long a closed payroll run's check waits for all its lines to be stored"
     )
     payroll_poll_s: float = Field(0.5, gt=0, description="Interval of that wait's polls of the stored line count")
+    dead_letter_tick_s: float = Field(
+        5.0, gt=0, description="How often the leader reads stored dead letters back to raise `ops.dead_letters`"
+    )
+    dead_letter_lookback_h: int = Field(
+        48, ge=1, description="Hours of dead letters (before the newest one) that step reads on each tick"
+    )
 
 
 class PayrollSettings(_Group):

@@ -51,7 +51,6 @@ def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
     from .contact import agents as contact_agents
     from .finance import agents as finance_agents
     from .ops import agents as ops_agents
-    from .ops import webhook_agents
     from .payroll import agents as payroll_agents
 
     codec = WireCodec(build_registry(settings.registry.url, settings.registry.file))
@@ -61,7 +60,6 @@ def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
     for area in (contact_agents, complaints_agents, finance_agents, payroll_agents, ops_agents):
         area.register(app, settings, codec)
     readback.register(app, settings, codec)
-    webhook_agents.register(app, settings, codec)
     return app
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "YearCount",
     "aged_alerts",
     "aged_findings",
+    "breached_on",
     "open_items",
     "working_days_between",
     "year_over_year",
@@ -186,21 +187,44 @@ def aged_findings(items: Sequence[OpenItem], rule: Rule = SUSPENSE_AGED, today: 
     return out
 
 
-def aged_alerts(findings: Sequence[Finding], raised: set[str], rule: Rule = SUSPENSE_AGED,
-                now: datetime | None = None) -> list[Alert]:
+def breached_on(opened_on: date, max_working_days: int) -> date:
+    """The first day an item opened on `opened_on` is older than `max_working_days` working days."""
+    day = opened_on
+    while working_days_between(opened_on, day) <= max_working_days:
+        day += timedelta(days=1)
+    return day
+
+
+def aged_alerts(findings: Sequence[Finding], raised: set[str], rule: Rule = SUSPENSE_AGED, *,
+                at: datetime) -> list[Alert]:
     """Team-chat alerts for aged items: raised once when an item first breaks a limit, resolved once when it is
-    cleared. `raised`: alert keys raised and not yet resolved (read back from the alerts table)."""
-    at = now or datetime.now(STOCKHOLM)
+    cleared. `raised`: alert keys raised and not yet resolved (read back from the alerts table).
+
+    Every field is event time, never the wall clock (the alerts table keys on `occurred_at`, so a wall-clock
+    time would store a re-derived alert again): a raise occurs on the day the item broke its limit (the age
+    deadline, or the day it opened when only the amount is over), its age measured on that day; a resolve at `at`,
+    the end of the reviewed window (the day after the newest posting date)."""
     current = {f"{rule.rule_id}:{f.subject_id}": f for f in findings if f.rule_id == rule.rule_id}
     out = []
     # These alert ids include the rule id and version (unlike the contact alerts): kept so ids do not move.
     for key in sorted(set(current) - raised):
         f = current[key]
         doc = orjson_loads(f.evidence_json)
+        opened = date.fromisoformat(doc["opened_on"])
+        max_days = int(doc["max_working_days"])
+        day = breached_on(opened, max_days) if "age" in doc["reasons"] else opened
+        voucher = f"{doc['voucher_series']} {doc['voucher_number']}".strip()
+        # The finding's evidence holds the age on the day it was detected; the alert keeps only what does not
+        # depend on that day, so whoever raises it builds the same alert.
+        details = {k: v for k, v in doc.items() if k != "age_working_days_at_detection"} | {
+            "breached_on": day.isoformat()}
         out.append(build_alert(
             rule, key, AlertState.raised, id_parts=(rule.rule_id, rule.version, key), severity=f.severity,
-            title=f.summary, measured_value=float(doc["age_working_days_at_detection"]),
-            target=float(rule["max_working_days"]), unit="working_days", occurred_at=at, details=doc,
+            title=f"Open item {voucher} on {doc['account']} ({f.company}): {format_amount(int(doc['open_ore']))} SEK "
+                  f"open, over the limit since {day.isoformat()} ({' and '.join(doc['reasons'])})",
+            measured_value=float(working_days_between(opened, day)),
+            target=float(rule["max_working_days"]), unit="working_days",
+            occurred_at=datetime.combine(day, time(0), STOCKHOLM), details=details,
         ))
     for key in sorted(raised - set(current)):
         out.append(build_alert(

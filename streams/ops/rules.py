@@ -20,6 +20,11 @@ RULES: tuple[Rule, ...] = (DEAD_LETTERS,)
 def dead_letter_alert(
     letter: DeadLetter, already_raised: set[str], rule: Rule = DEAD_LETTERS
 ) -> tuple[set[str], Alert | None]:
+    """The alert of the letter's source and Stockholm hour, unless that key is raised already.
+
+    Every field comes from the letter's hour and the letter itself, never the wall clock (the alerts table keys
+    on `occurred_at`): given the first letter of the hour (the read-back step picks it by failure time, then
+    source position), every runner builds the same alert."""
     hour = letter.failed_at.astimezone(STOCKHOLM).replace(minute=0, second=0, microsecond=0)
     key = f"{rule.rule_id}:{letter.source_topic}:{hour.isoformat()}"
     if key in already_raised:
@@ -32,7 +37,7 @@ def dead_letter_alert(
         unit="count",
         window_start=hour,
         window_end=hour + timedelta(hours=1),
-        occurred_at=letter.failed_at.astimezone(UTC),
+        occurred_at=hour.astimezone(UTC),
         details={"first_reason": letter.reason, "stage": letter.stage, "source_partition": letter.source_partition,
                  "source_offset": letter.source_offset},
     )

@@ -17,6 +17,10 @@ The steps that read back, one module each:
 - `payroll_checks`: an agent on the payroll run headers; a closed header waits for the run's lines to be
   stored, then the whole run is read back and checked; `payroll.*` findings, samples. Also the rerun of
   chosen rules over stored runs (`servicepulse controls rerun`).
+- `dead_letter_alerts`: a timer on the leader (`READBACK__DEAD_LETTER_TICK_S`, 5 s) reading the first dead
+  letter of every source and hour; one `ops.dead_letters` alert each, whichever worker stored the letters.
+- `alert_delivery`: the alert outbox, a timer on the leader (`ALERTS__DELIVERY_TICK_S`, 1 s) posting the stored
+  alerts not yet delivered to team chat, recording each outcome in `alert_deliveries`.
 - `payroll_people`: the master-data load reads the stored bank-account hash back to date a change.
 
 Each query is a file in `sql/`, run by `queries` with server-side bound parameters (`{name:Type}`).
@@ -41,12 +45,15 @@ log = structlog.get_logger(__name__)
 
 
 def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
-    """Wire the read-back timers and the payroll run check agent."""
-    from . import finance_review, payroll_checks, sla_monitor
+    """Wire the read-back timers (SLA monitor, finance review, dead-letter alerts, alert delivery) and the payroll
+    run check agent."""
+    from . import alert_delivery, dead_letter_alerts, finance_review, payroll_checks, sla_monitor
 
     sla_monitor.register(app, settings, codec)
     finance_review.register(app, settings, codec)
     payroll_checks.register(app, settings, codec)
+    dead_letter_alerts.register(app, settings, codec)
+    alert_delivery.register(app, settings, codec)
 
     # The leader-only timers run where the leader topic's one partition is assigned; say where after each
     # rebalance, so an operator (and the tests) can see that exactly one worker runs them.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import faust
@@ -24,7 +24,7 @@ from ..finance.review import FinanceControls, review
 from ..finance.suspense import OpenItem, aged_alerts
 from .queries import query, rows
 
-__all__ = ["load_window", "raised_alert_keys", "register"]
+__all__ = ["load_window", "newest_posting_date", "raised_alert_keys", "register"]
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +52,12 @@ def load_window(client: Client, lookback_days: int, invoice_horizon_days: int) -
         for c, a, s, n, opened, original, open_ore, events in rows(client, "finance_open_items")
     ]
     return postings, first_seen, items
+
+
+def newest_posting_date(client: Client) -> date:
+    """The newest posting date stored: the event-time "today" of the review."""
+    newest = rows(client, "finance_newest_posting")[0][0]
+    return newest if isinstance(newest, date) else date.fromisoformat(str(newest)[:10])
 
 
 def raised_alert_keys(client: Client, rule_id: str) -> set[str]:
@@ -83,12 +89,18 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
         client = clients.get()
         postings, first_seen, items = load_window(client, conf.finance_lookback_days,
                                                   controls.invoice_horizon_days)
-        found = review(postings, first_seen, items, controls, datetime.now(STOCKHOLM).date()) \
-            if postings or items else []
+        if not postings and not items:
+            return [], []
+        # Items age in working days up to today, as in the view `v_suspense_open_items` (an item nobody
+        # clears keeps ageing even when no posting arrives). Every field stored is event time, though: the
+        # findings are stamped with the end of the newest posting day, an aged alert with the day the item
+        # broke its limit, so a review re-run (a restart, a new leader) builds the same records.
+        end = datetime.combine(newest_posting_date(client) + timedelta(days=1), time(0), STOCKHOLM)
+        found = review(postings, first_seen, items, controls, datetime.now(STOCKHOLM).date(), end)
         # Raised and not yet resolved, read back from the alerts table so a restart neither repeats nor
         # forgets a raise (an alert sent but not yet stored is sent again with the same id).
         raised = raised_alert_keys(client, controls.aged.rule_id)
-        return found, aged_alerts(found, raised, controls.aged)
+        return found, aged_alerts(found, raised, controls.aged, at=end)
 
     async def finance_review() -> None:
         try:
@@ -101,14 +113,17 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
             mark = hashlib.sha256(f"{finding.finding_id}|{finding.evidence_json}".encode()).hexdigest()
             if mark not in sent:
                 new.append((mark, finding))
-        if new:
-            await send_all(findings_topic, codec, [f for _, f in new])
-            sent.update(mark for mark, _ in new)
-            log.info("finance review sent findings", new=len(new), total=len(found))
         fresh = [a for a in alerts if a.alert_id not in sent]
-        if fresh:
-            await send_all(alerts_topic, codec, fresh)
-            sent.update(a.alert_id for a in fresh)
+        try:
+            if new:
+                await send_all(findings_topic, codec, [f for _, f in new])
+                sent.update(mark for mark, _ in new)
+                log.info("finance review sent findings", new=len(new), total=len(found))
+            if fresh:
+                await send_all(alerts_topic, codec, fresh)
+                sent.update(a.alert_id for a in fresh)
+        except Exception as exc:  # Kafka not answering: what was not marked sent is sent on the next review
+            log.warning("finance review send failed", error=repr(exc))
 
     # The review reads the whole window: one runner is enough, and every worker running it would send every
     # finding once per worker.

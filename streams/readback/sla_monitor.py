@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from clickhouse_connect.driver.client import Client
 from servicepulse.config import ReadbackSettings, Settings
 from servicepulse.connectors.serde import WireCodec
 from servicepulse.domain.calendar import WorkingCalendar
+from servicepulse.schemas.events import Alert
 
 from ..complaints.rules import ComplaintStory
 from ..contact.monitor import Bucket, SlaMonitor
@@ -26,7 +28,7 @@ from ..contact.rules import PendingItem
 from ..emit import send_all
 from .queries import rows
 
-__all__ = ["SlaReader", "evaluate", "register"]
+__all__ = ["SlaReader", "evaluate", "register", "unsent"]
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +60,11 @@ class SlaReader:
 
             self._client = connect(self._settings.clickhouse)
         return rows(self._client, name, **parameters)
+
+    def stored(self, alerts: Sequence[Alert]) -> set[str]:
+        """Ids of these alerts the alerts table already holds."""
+        ids = sorted({a.alert_id for a in alerts})
+        return {str(i) for (i,) in self._rows("alerts_stored", ids=ids)} if ids else set()
 
     def settings(self) -> tuple[time, time, float] | None:
         found = self._rows("sla_settings")
@@ -94,7 +101,16 @@ class SlaReader:
                 for cid, customer, process, category, r, a, c in self._rows("sla_complaints", since=_ms(since))]
 
 
-def evaluate(reader: SlaReader, monitor: SlaMonitor) -> list[Any]:
+def unsent(reader: SlaReader, monitor: SlaMonitor) -> list[Alert]:
+    """One tick's alerts minus those already stored. A new leader (or a restarted worker) starts from a fresh
+    monitor and re-derives the whole history from the exact stored facts, with the same ids and fields
+    (event time only); what the alerts table holds was sent before and is not sent (or posted) again."""
+    alerts = evaluate(reader, monitor)
+    stored = reader.stored(alerts)
+    return [a for a in alerts if a.alert_id not in stored]
+
+
+def evaluate(reader: SlaReader, monitor: SlaMonitor) -> list[Alert]:
     """One tick: everything the monitor decides given what ClickHouse holds now."""
     # Every read first, so a failed read leaves the monitor untouched.
     lookback = timedelta(days=reader.conf.sla_lookback_days)
@@ -112,7 +128,7 @@ def evaluate(reader: SlaReader, monitor: SlaMonitor) -> list[Any]:
     stories = reader.complaints(_EPOCH) if complaints_clock else []
     cases_clock = reader.clock("cases")
     cases = reader.cases(cases_clock - lookback) if cases_clock else []
-    out = []
+    out: list[Alert] = []
     if calls_clock is not None:
         out += monitor.service_level(buckets, calls_clock)
         out += monitor.emails(emails, calls_clock)
@@ -136,7 +152,7 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
         # on the next tick with the same state, so nothing is lost and nothing is raised twice.
         candidate = copy.deepcopy(monitor)
         try:
-            alerts = await asyncio.to_thread(evaluate, reader, candidate)
+            alerts = await asyncio.to_thread(unsent, reader, candidate)
             if alerts:
                 await send_all(alerts_topic, codec, alerts)
                 log.info("sla alerts", count=len(alerts), rules=sorted({a.rule_id for a in alerts}))

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from servicepulse.domain.zone import STOCKHOLM
-from servicepulse.schemas.events import CallEvent, Complaint
+from servicepulse.schemas.events import CallEvent
 from servicepulse.streams.contact.metrics import compute_windows
-from tests.factories.calls import EXPECTED_15, contact, day_of_calls
+from tests.factories.calls import EXPECTED_15, contact, planted_events
 from tests.factories.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
@@ -27,44 +27,6 @@ def _view(pipeline: Pipeline) -> dict[tuple[str, str], tuple[Any, ...]]:
         "SELECT queue, toString(window_start), offered, answered_within_threshold, short_abandoned, service_level,"
         " asa_s, abandonment_rate, fcr FROM v_service_level")
     return {(r[0], r[1]): r[2:] for r in rows}
-
-
-def planted_events() -> list[CallEvent | Complaint]:
-    ps = "kc-social"
-    events: list[CallEvent | Complaint] = list(day_of_calls())
-    # Rolling-hour breach: 10:00-11:00 20 calls of which 12 answered within 60 s (60 %), then 11:00-12:00 20
-    # calls all within (100 %). One raise, one resolve expected; nothing for the hand-computed day (< 10/hour).
-    for i in range(20):
-        events += contact(f"b{i}", ps, sthlm(2026, 3, 12, 10, 0) + timedelta(minutes=3 * i), 30 if i < 12 else 90,
-                          True, True)
-        events += contact(f"g{i}", ps, sthlm(2026, 3, 12, 11, 0) + timedelta(minutes=3 * i), 20, True, True)
-    # E-mail received Thursday before Easter 16:00, left unanswered; another one answered in time.
-    mail = {"channel": "email", "queue": "payroll-service", "org": "Serviceförvaltningen Lön & pension",
-            "source": "test"}
-    events.append(CallEvent(event_id="m1:email_received", contact_id="m1", event_type="email_received",
-                            occurred_at=sthlm(2026, 4, 2, 16, 0), **mail))
-    events.append(CallEvent(event_id="m2:email_received", contact_id="m2", event_type="email_received",
-                            occurred_at=sthlm(2026, 4, 2, 9, 0), **mail))
-    events.append(CallEvent(event_id="m2:email_answered", contact_id="m2", event_type="email_answered",
-                            occurred_at=sthlm(2026, 4, 2, 15, 0), offered_at=sthlm(2026, 4, 2, 9, 0), **mail))
-    # The event-time clock passes Tuesday 7 April 16:00 (the e-mail's deadline) with this call.
-    events += contact("late-clock", ps, sthlm(2026, 4, 8, 9, 0), 10, True, True)
-    # Complaints: one never acknowledged, one acknowledged in time; a later registration moves the clock on.
-    common = {"customer": "Socialförvaltningen", "process": "payroll", "channel": "tyck_till",
-              "category": "complaint", "source": "test"}
-    events += [
-        Complaint(event_id="k1:registered", complaint_id="k1", event_type="registered",
-                  occurred_at=sthlm(2026, 3, 2, 9), **common),
-        Complaint(event_id="k2:registered", complaint_id="k2", event_type="registered",
-                  occurred_at=sthlm(2026, 3, 2, 10), **common),
-        Complaint(event_id="k2:acknowledged", complaint_id="k2", event_type="acknowledged",
-                  occurred_at=sthlm(2026, 3, 2, 11), **common),
-        Complaint(event_id="k3:registered", complaint_id="k3", event_type="registered",
-                  occurred_at=sthlm(2026, 3, 10, 10), **common),
-        Complaint(event_id="k3:acknowledged", complaint_id="k3", event_type="acknowledged",
-                  occurred_at=sthlm(2026, 3, 10, 11), **common),
-    ]
-    return events
 
 
 def test_windows_and_alerts_for_planted_breaches(pipeline: Pipeline) -> None:

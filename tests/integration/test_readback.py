@@ -26,6 +26,7 @@ VALUES: dict[str, object] = {
     "since": 0, "rule_id": "gl.suspense_aged", "newest": date(2026, 3, 2), "lookback": 45, "horizon": 145,
     "customer": "c1", "run_id": "r1", "pay_date": date(2026, 3, 25), "period": "2026-03",
     "first": date(2026, 1, 1), "last": date(2026, 12, 31), "ids": ["e1", "e2"],
+    "hours": 24, "channel": "webhook:slack", "limit": 10,
 }
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import InvoicePosting, PostingKind
 from servicepulse.streams.finance.rules import SUSPENSE_AGED
 from servicepulse.streams.finance.suspense import (
@@ -99,18 +100,23 @@ def test_aged_and_large_items_are_flagged_once_with_stable_ids() -> None:
 
 
 def test_aged_items_raise_once_and_resolve_once() -> None:
+    end = datetime(2026, 3, 14, tzinfo=STOCKHOLM)  # the reviewed window ends the day after the newest posting
     rule = SUSPENSE_AGED.with_values(max_working_days=10, max_open_ore=5_000_000)
     found = aged_findings(open_items(openings()), rule, today=date(2026, 3, 13))
     assert [f.subject_id for f in found] == ["1040:B 9001"]
-    raised = aged_alerts(found, set(), rule)
+    raised = aged_alerts(found, set(), rule, at=end)
     assert [(a.alert_key, a.state.value, a.measured_value, a.target) for a in raised] == [
         ("gl.suspense_aged:1040:B 9001", "raised", 11.0, 10.0)]
-    assert aged_alerts(found, {raised[0].alert_key}, rule) == []  # still open: nothing new
+    assert aged_alerts(found, {raised[0].alert_key}, rule, at=end) == []  # still open: nothing new
     cleared = open_items([*openings(), line("9894", 1_500_000, D3, "M", "1", "Omförd från ver B 9001")])
-    resolved = aged_alerts(aged_findings(cleared, rule, date(2026, 3, 13)), {raised[0].alert_key}, rule)
+    resolved = aged_alerts(aged_findings(cleared, rule, date(2026, 3, 13)), {raised[0].alert_key}, rule, at=end)
     assert [(a.alert_key, a.state.value) for a in resolved] == [("gl.suspense_aged:1040:B 9001", "resolved")]
     assert resolved[0].alert_id != raised[0].alert_id
-    assert aged_alerts([], {raised[0].alert_key}, rule)[0].alert_id == resolved[0].alert_id  # replay: same id
+    # Event time only: the raise occurs on the day the item passed 10 working days, whenever it is reviewed.
+    assert raised[0].occurred_at == datetime(2026, 3, 13, tzinfo=STOCKHOLM)
+    assert aged_alerts(found, set(), rule, at=end + timedelta(days=30)) == raised
+    assert resolved[0].occurred_at == end
+    assert aged_alerts([], {raised[0].alert_key}, rule, at=end)[0].alert_id == resolved[0].alert_id  # replay: same id
 
 
 def test_no_aged_finding_on_young_small_items() -> None:
