@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -16,6 +17,7 @@ __all__ = ["EXIT_FENCE_LOST", "Fence", "Fenced", "FencedApp", "fence_of", "reque
 log = structlog.get_logger(__name__)
 
 EXIT_FENCE_LOST = 70
+TICK_S = 0.25
 
 Partition = tuple[str, int]
 
@@ -151,12 +153,15 @@ def fence_of(app: faust.App) -> Fence:
 
         app.on_partitions_assigned.connect(assigned)
 
-        async def tick() -> None:
-            if fence.tick():
-                log.warning("worker was frozen past its session; writes fenced until the group assigns again")
-                request_rejoin(app)
+        async def ticker() -> None:
+            while True:
+                await asyncio.sleep(TICK_S)
+                if fence.tick():
+                    log.warning("worker was frozen past its session; writes fenced until the group assigns again")
+                    request_rejoin(app)
 
-        app.timer(0.25, name="fence-tick")(tick)
+        # A task, not a Faust timer: timers are the read-back loop's, and this is the worker's own pulse.
+        app.task(ticker)
     return fence
 
 

@@ -294,13 +294,16 @@ def register(app: faust.App, settings: Settings, codec: WireCodec, worker_index:
     path = settings.worker.health_dir / f"worker-{worker_index}.json"
 
     async def report_health() -> None:
-        document = health.document(worker_index, fence)
-        await asyncio.to_thread(write_health, path, document)
-        if document["outage_s"] is not None and document["outage_s"] > settings.kafka.session_timeout_s:
-            log.warning("worker cannot make progress: the store does not answer", outage_s=document["outage_s"],
-                        error=document["outage_error"], health_file=str(path))
+        while True:
+            document = health.document(worker_index, fence)
+            await asyncio.to_thread(write_health, path, document)
+            if document["outage_s"] is not None and document["outage_s"] > settings.kafka.session_timeout_s:
+                log.warning("worker cannot make progress: the store does not answer",
+                            outage_s=document["outage_s"], error=document["outage_error"], health_file=str(path))
+            await asyncio.sleep(settings.worker.health_interval_s)
 
-    app.timer(settings.worker.health_interval_s, name="worker-health")(report_health)
+    # A task, not a Faust timer (timers are the read-back loop's): the worker's health file, every few seconds.
+    app.task(report_health)
 
 
 def _register_sink(
