@@ -37,7 +37,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
         yield from _containers()
         return
     with embedded_stack(tmp_path_factory.mktemp("stack")) as stack:
-        yield Backend(stack.bootstrap, stack.clickhouse_url, "embedded")
+        yield Backend(stack.bootstrap, stack.clickhouse_url, "embedded", stack.store)
 
 
 def _containers() -> Iterator[Backend]:

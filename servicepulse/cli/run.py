@@ -146,8 +146,15 @@ def up(
             time.sleep(0.5)
             if broker is not None and not broker.alive():
                 fail("the embedded broker stopped; see var/logs/broker.log")
-            if store is not None and store.poll() is not None:
-                fail("the embedded store stopped; see var/logs/store.log")
+            if store is not None and store.poll() is not None and not stopping:
+                # Restarted like a worker, on the same data and port; workers wait for it meanwhile (they back
+                # off and retry, nothing is acked) and drain their backlog once it answers.
+                wait = 2.0 if time.monotonic() - restarts.get("store", 0.0) > 60 else 15.0
+                console.print(f"[yellow]the embedded store exited with {store.returncode}; restarting in {wait:.0f}s "
+                              f"(see {logs}/store.log)[/]")
+                time.sleep(wait)
+                restarts["store"] = time.monotonic()
+                store = start_store(run_dir / "chdb", settings.clickhouse.embedded_port, logs / "store.log")
             for name, proc in list(children.items()):
                 code = proc.poll()
                 if code is None or stopping:

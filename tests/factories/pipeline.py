@@ -17,7 +17,7 @@ from servicepulse.config import Settings, Topics
 from servicepulse.connectors.clickhouse import connect
 from servicepulse.connectors.kafka import EventProducer
 from servicepulse.connectors.serde import FileRegistry, WireCodec
-from servicepulse.devstack.stack import module_command
+from servicepulse.devstack.stack import EmbeddedStore, module_command
 from servicepulse.schemas.events import Event
 
 __all__ = ["Backend", "Pipeline", "pipeline_env"]
@@ -28,6 +28,8 @@ class Backend:
     bootstrap: str
     clickhouse_url: str
     name: str
+    # The embedded store's process, for the fault suite (freeze, kill, restart); None for a containers backend.
+    store: EmbeddedStore | None = None
 
 
 def pipeline_env(backend: Backend, name: str, workdir: Path) -> dict[str, str]:
