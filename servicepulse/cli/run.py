@@ -114,6 +114,7 @@ def up(
         ensure_topics(settings.kafka)
         env["KAFKA__PARTITIONS"] = str(settings.kafka.partitions)
         env.setdefault("WORKER__DATA_DIR", str(run_dir / "faust"))
+        env.setdefault("WORKER__HEALTH_DIR", str(run_dir / "health"))
         for i in range(workers):
             children[f"worker-{i}"] = _spawn(
                 ["servicepulse.cli.main", "worker", "--index", str(i)], env, logs / f"worker-{i}.log"
