@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
@@ -18,6 +19,7 @@ log = structlog.get_logger(__name__)
 
 EXIT_FENCE_LOST = 70
 TICK_S = 0.25
+WORKER_THREADS = 32
 
 Partition = tuple[str, int]
 
@@ -112,6 +114,14 @@ class FencedApp(faust.App):
     of holding the revocation past the rebalance timeout."""
 
     fence: Fence
+
+    async def on_start(self) -> None:
+        # Every ClickHouse call runs in a thread (`asyncio.to_thread`). The default pool has min(32, cores + 4)
+        # threads: with the store frozen, nine sink agents, the read-back steps and the payroll check each hold
+        # one until their timeout, and on two cores the rest (the health file included) would queue behind.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="servicepulse"))
+        await super().on_start()
 
     def on_rebalance_start(self) -> None:
         self.fence.revoke_all()

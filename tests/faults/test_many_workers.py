@@ -55,5 +55,7 @@ def test_worker_killed_and_worker_added_mid_stream(pipeline: Pipeline, workers: 
     assert pipeline.scalar("SELECT count() FROM dead_letters WHERE kind = 'undecodable'") == feeder.corrupt_sent
     assert service_level_mismatches(pipeline, calls) == []
     logs = pipeline.worker_logs()
+    print("  " + ", ".join(f"{what}: {logs.count(what)}" for what in (
+        "partitions assigned", "batch fenced off", "no longer assigned here", "replay guard skipped")))
     assert "sink write failed" not in logs
     assert joined.poll() is None and all(p.poll() is None for p in procs[1:]), "a worker exited"
