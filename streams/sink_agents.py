@@ -120,6 +120,12 @@ def write_health(path: Path, document: dict[str, Any]) -> None:
 ID_COLUMNS = {"findings": "finding_id", "alerts": "alert_id"}
 
 
+def _fenced_partitions(rows: Sequence[Pending]) -> set[tuple[str, int]]:
+    """The Kafka partitions the rows were read from: what the fence guards. Not the rows' positions, which for
+    a dead letter are the rejected message's (another topic)."""
+    return {(p.source.topic, p.source.partition) for p in rows}
+
+
 class TableSink:
     """Writes one topic's batches to its table in source order: dead letters out before any later row, rows in
     deduplicated inserts, rows the store refuses isolated and dead-lettered while the rest goes in. While the
@@ -181,8 +187,7 @@ class TableSink:
         it is stored yet and its partitions are still here. Returns whether it was inserted."""
         chunk, self._in_doubt = self._in_doubt or [], None
         spans = ranges_of(chunk)
-        parts = {(t, p) for t, p, _a, _b in spans}
-        if not self._fence.allows(ticket, parts):
+        if not self._fence.allows(ticket, _fenced_partitions(chunk)):
             log.warning("an insert in doubt belongs to partitions now owned elsewhere", table=self.spec.table,
                         ranges=spans)
             return False
@@ -235,7 +240,7 @@ class TableSink:
         # The token names the chunk's exact offsets, so a retried or replayed sub-insert is the same insert.
         token = dedup_token(self.spec.table, ranges_of(chunk))
         rows = [p.row for p in chunk]
-        parts = {p.position[:2] for p in chunk}
+        parts = _fenced_partitions(chunk)
 
         def insert() -> None:
             insert_rows(self._client(), self.spec.table, self.spec.columns, rows, token=token, retries=0)
@@ -265,7 +270,7 @@ class TableSink:
                 log.error("dead letter refused by the store, dropped", topic=topic, partition=partition,
                           offset=offset, reason=reason)
                 return
-            self._fence.check(ticket, {(topic, partition)})
+            self._fence.check(ticket, _fenced_partitions([item]))
             send_dead([refused_dead_letter(self.spec.table, item.source, reason)])
 
         stored = 0
