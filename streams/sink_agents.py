@@ -80,12 +80,12 @@ class Health:
             self.outage_error = None
             self.outage_attempts = 0
 
-    def failed(self, error: str) -> float:
-        """Record a transient failure; returns how long the outage has lasted."""
+    def failed(self, error: str, tried_at: float) -> float:
+        """Record a transient failure of a call made at `tried_at`; returns how long the outage has lasted."""
         with self._lock:
             now = time.time()
             if self.outage_since is None:
-                self.outage_since = now
+                self.outage_since = tried_at
             self.outage_error = error
             self.outage_attempts += 1
             return now - self.outage_since
@@ -154,13 +154,15 @@ class TableSink:
         attempt = 0
         while True:
             self._fence.check(ticket, partitions)
+            tried_at = time.time()
             try:
                 value = call()
             except Exception as exc:
                 if classify_insert_error(exc) is not InsertFailure.transient:
                     raise
                 attempt += 1
-                outage = self._health.failed(refusal_reason(exc))
+                # A frozen store fails a call only at the client's timeout: the outage began when the call did.
+                outage = self._health.failed(refusal_reason(exc), tried_at)
                 delay = backoff_s(attempt, conf.backoff_min_s, conf.backoff_max_s)
                 log.warning("store unavailable; the batch waits (nothing acked, nothing lost)", table=self.spec.table,
                             step=what, attempt=attempt, outage_s=round(outage, 1), retry_in_s=delay,
