@@ -45,7 +45,8 @@ def test_header_waits_for_late_lines_outside_the_batch(pipeline: Pipeline) -> No
     expected, seen = pipeline.rows(
         f"SELECT line_count, lines_seen FROM payroll_run_checks WHERE run_id = '{run_id}'")[0]
     tally = exactness(pipeline, {"call_events": len(calls)})[0]
-    payroll_rows = int(pipeline.scalar("SELECT (SELECT count() FROM payroll_lines) + (SELECT count() FROM payroll_runs)"))
+    payroll_rows = int(pipeline.scalar(
+        "SELECT (SELECT count() FROM payroll_lines) + (SELECT count() FROM payroll_runs)"))
     FaultReport("payroll lines 25 s after their closed header", len(calls) + len(planted.lines) + 1,
                 tally.rows + payroll_rows, tally.lost, tally.duplicated, time.monotonic() - started).print()
     assert payroll_rows == len(planted.lines) + 1
