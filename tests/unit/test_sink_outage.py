@@ -1,5 +1,5 @@
-"""The sink while the store is down: it waits (backing off, without limit) and never gives a batch up, unless the
-fence says its partitions moved; then the chunk in doubt is settled under its own token."""
+"""The sink while the store is down (it waits without limit unless fenced; a chunk in doubt is settled under its own
+token), and the findings sink dropping ids already stored."""
 
 from __future__ import annotations
 
@@ -83,3 +83,35 @@ def test_a_rebalance_ends_the_wait_and_leaves_the_chunk_in_doubt() -> None:
     sink._in_doubt = [p for step in plan_writes(result) for p in step.rows]
     assert not sink._settle_in_doubt({("calls", 0): 4}, fence.epoch)
     assert len(client.inserts) == 1
+
+
+class FindingsClient(DownClient):
+    """Holds some finding ids already; answers the sink's id look-up like the store."""
+
+    def __init__(self, stored: set[str]) -> None:
+        super().__init__(down=0)
+        self.stored = stored
+
+    def query(self, sql: str, parameters: dict[str, Any]) -> Any:
+        from types import SimpleNamespace
+
+        assert "findings" in sql
+        return SimpleNamespace(result_rows=[(i,) for i in parameters["ids"] if i in self.stored])
+
+
+def test_findings_sink_drops_ids_already_stored_and_repeats_in_the_batch() -> None:
+    finding = next(e for e in examples() if type(e).__name__ == "Finding")
+    fence = Fence(stall_limit_s=60)
+    fence.assign({("findings", 0)})
+    sink = TableSink(TABLES["findings"], SETTINGS, CODEC, fence)
+    client = FindingsClient(stored={"f-old"})
+    sink._client = lambda: client  # type: ignore[method-assign,assignment,return-value]
+    ids = ["f-old", "f-new", "f-new", "f-other"]  # produced at least once: the same id at two offsets
+    messages = [Message("findings", 0, offset, b"k", CODEC.encode(finding.model_copy(update={"finding_id": i})))
+                for offset, i in enumerate(ids)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("servicepulse.streams.sink_agents.read_watermarks", lambda client, table: {})
+        result = sink.prepare(messages, fence.epoch)
+    index = sink.spec.columns.index("finding_id")
+    assert [r[index] for r in result.rows] == ["f-new", "f-other"]
+    assert result.skipped == 2
