@@ -69,6 +69,9 @@ def connect(settings: ClickHouseSettings, database: str | None = None, **kwargs:
         compress=not host.startswith("127.") and host != "localhost",
         # Sessions serialise queries server-side; the sink and CLI never need session state.
         autogenerate_session_id=False,
+        # Finite, so a frozen store fails a call (a transient error, retried) instead of holding a thread forever.
+        connect_timeout=kwargs.pop("connect_timeout", settings.connect_timeout_s),
+        send_receive_timeout=kwargs.pop("send_receive_timeout", settings.send_receive_timeout_s),
         **kwargs,
     )
 

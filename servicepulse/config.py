@@ -138,6 +138,13 @@ class ClickHouseSettings(_Group):
         "is refused with 413 once it expands past this)")
     embedded_max_threads: int = Field(32, ge=1, description="Embedded store: requests handled at once; further "
                                       "connections wait in the listen queue")
+    connect_timeout_s: float = Field(
+        5.0, gt=0, description="Longest wait to open a connection to the store (a store that is down fails fast)"
+    )
+    send_receive_timeout_s: float = Field(
+        30.0, gt=0,
+        description="Longest wait for the store to answer one request; finite so a frozen store cannot hang a thread",
+    )
 
     def url_or_embedded(self) -> str:
         return self.url or f"http://127.0.0.1:{self.embedded_port}"
@@ -151,7 +158,13 @@ class RegistrySettings(_Group):
 class SinkSettings(_Group):
     batch_max: int = Field(10_000, ge=1, description="Rows per ClickHouse insert when the stream is busy")
     batch_within_s: float = Field(1.0, gt=0, description="Longest wait before a partial batch is written")
-    insert_retries: int = Field(5, ge=0, description="Bounded retries of one insert before the worker stops")
+    insert_retries: int = Field(
+        5, ge=0, description="Retries of one insert inside `insert_rows` (CLI, tests); the sink retries without limit"
+    )
+    backoff_min_s: float = Field(0.5, gt=0, description="First wait before retrying a write while the store is down")
+    backoff_max_s: float = Field(
+        15.0, gt=0, description="Longest wait between retries while the store is down (the sink never gives up)"
+    )
 
 
 class WorkerSettings(_Group):
@@ -161,6 +174,11 @@ class WorkerSettings(_Group):
     data_dir: Path = Field(Path("var/faust"), description="Faust table state directory")
     commit_interval_s: float = Field(1.0, gt=0, description="How often consumed offsets are committed")
     commit_every: int = Field(10_000, ge=1, description="Also commit after this many processed messages")
+    health_dir: Path = Field(
+        Path("var/health"),
+        description="Worker i writes worker-i.json here: last successful insert, current store outage, partitions",
+    )
+    health_interval_s: float = Field(2.0, gt=0, description="How often the health file is rewritten")
 
 
 class AlertSettings(_Group):

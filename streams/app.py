@@ -6,6 +6,8 @@ import faust
 
 from servicepulse.config import Settings
 
+from .fence import Fence, FencedApp, fence_of
+
 __all__ = ["build_app"]
 
 
@@ -14,7 +16,7 @@ def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
     datadir = settings.worker.data_dir / f"worker-{worker_index}"
     datadir.mkdir(parents=True, exist_ok=True)
     broker = ";".join(f"kafka://{b}" for b in kafka.bootstrap_or_embedded().split(","))
-    app = faust.App(
+    app = FencedApp(
         kafka.consumer_group,
         broker=broker,
         broker_credentials=_credentials(settings),
@@ -44,6 +46,9 @@ def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
         store="memory://",
         autodiscover=False,
     )
+    # Every writer checks the fence before it inserts: a worker that lost its partitions adds no rows.
+    app.fence = Fence(stall_limit_s=kafka.session_timeout_s)
+    fence_of(app)
     from servicepulse.connectors.serde import WireCodec, build_registry
 
     from . import readback, sink_agents
@@ -56,7 +61,7 @@ def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
     codec = WireCodec(build_registry(settings.registry.url, settings.registry.file))
     # The sink writes every topic into ClickHouse; the areas' agents apply per-event rules; the read-back
     # loop reads the stored facts back for the rules that need more than one event.
-    sink_agents.register(app, settings, codec)
+    sink_agents.register(app, settings, codec, worker_index)
     for area in (contact_agents, complaints_agents, finance_agents, payroll_agents, ops_agents):
         area.register(app, settings, codec)
     readback.register(app, settings, codec)

@@ -61,7 +61,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReq
         if reason is not None:
             pytest.skip(f"Apache Kafka not tested, Tansu only: {reason}")
     with embedded_stack(tmp_path_factory.mktemp(f"stack-{broker}"), broker) as stack:
-        yield Backend(stack.bootstrap, stack.clickhouse_url, broker)
+        yield Backend(stack.bootstrap, stack.clickhouse_url, broker, stack.store)
 
 
 def _containers() -> Iterator[Backend]:

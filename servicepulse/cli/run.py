@@ -147,6 +147,7 @@ def up(
         fresh_broker = _forget_reset_watermarks(settings)
         env["KAFKA__PARTITIONS"] = str(settings.kafka.partitions)
         env.setdefault("WORKER__DATA_DIR", str(run_dir / "faust"))
+        env.setdefault("WORKER__HEALTH_DIR", str(run_dir / "health"))
         for i in range(workers):
             children[f"worker-{i}"] = _spawn(
                 ["servicepulse.cli.main", "worker", "--index", str(i)], env, logs / f"worker-{i}.log"
@@ -192,8 +193,15 @@ def up(
             time.sleep(0.5)
             if broker is not None and not broker.alive():
                 fail(f"the local broker stopped; see {logs}/broker.log")
-            if store is not None and store.poll() is not None:
-                fail("the embedded store stopped; see var/logs/store.log")
+            if store is not None and store.poll() is not None and not stopping:
+                # Restarted like a worker, on the same data and port; workers wait for it meanwhile (they back
+                # off and retry, nothing is acked) and drain their backlog once it answers.
+                wait = 2.0 if time.monotonic() - restarts.get("store", 0.0) > 60 else 15.0
+                console.print(f"[yellow]the embedded store exited with {store.returncode}; restarting in {wait:.0f}s "
+                              f"(see {logs}/store.log)[/]")
+                time.sleep(wait)
+                restarts["store"] = time.monotonic()
+                store = start_store(run_dir / "chdb", settings.clickhouse.embedded_port, logs / "store.log")
             for name, proc in list(children.items()):
                 code = proc.poll()
                 if code is None or stopping:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,13 +16,76 @@ from pathlib import Path
 
 from .broker import free_port, wait_for_port
 
-__all__ = ["LocalStack", "embedded_stack", "module_command", "start_store"]
+__all__ = ["EmbeddedStore", "LocalStack", "embedded_stack", "module_command", "start_store"]
+
+
+class EmbeddedStore:
+    """The store process of an embedded stack, with what the fault suite does to it: freeze it (SIGSTOP), thaw
+    it, kill it (SIGKILL) and start it again on the same data directory and port."""
+
+    def __init__(self, data_dir: Path, port: int, log_path: Path) -> None:
+        self.data_dir, self.port, self.log_path = data_dir, port, log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise RuntimeError("the store is not running")
+        return self.proc.pid
+
+    def start(self) -> None:
+        self.proc = start_store(self.data_dir, self.port, self.log_path)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def freeze(self) -> None:
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.alive():
+            os.kill(self.pid, signal.SIGCONT)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def ensure_running(self, timeout_s: float = 60.0) -> None:
+        """Thaw a frozen store, restart a dead one, and wait until it answers a query."""
+        self.thaw()
+        if not self.alive():
+            self.start()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/?query=SELECT%201", timeout=5) as answer:
+                    if answer.read().strip() == b"1":
+                        return
+            except urllib.error.HTTPError:
+                return  # it answers (a store with authentication refuses an anonymous query)
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the store on port {self.port} does not answer")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.thaw()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
 @dataclass(frozen=True)
 class LocalStack:
     bootstrap: str
     clickhouse_url: str
+    store: EmbeddedStore | None = None
 
 
 def module_command(module: str, *args: str) -> list[str]:
@@ -57,16 +124,10 @@ def embedded_stack(run_dir: Path, broker_kind: str = "tansu") -> Iterator[LocalS
     run_dir.mkdir(parents=True, exist_ok=True)
     broker = local_broker(broker_kind, free_port(), DevstackSettings(), run_dir, log_file=run_dir / "broker.log")
     broker.start()
-    store = None
+    store = EmbeddedStore(run_dir / "chdb", free_port(), run_dir / "store.log")
     try:
-        port = free_port()
-        store = start_store(run_dir / "chdb", port, run_dir / "store.log")
-        yield LocalStack(broker.bootstrap, f"http://127.0.0.1:{port}")
+        store.start()
+        yield LocalStack(broker.bootstrap, f"http://127.0.0.1:{store.port}", store)
     finally:
-        if store is not None:
-            store.send_signal(signal.SIGTERM)
-            try:
-                store.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                store.kill()
+        store.stop()
         broker.stop()

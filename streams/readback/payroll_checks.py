@@ -26,12 +26,13 @@ import structlog
 from clickhouse_connect.driver.client import Client
 
 from servicepulse.config import Settings
-from servicepulse.connectors.clickhouse import ThreadClients
+from servicepulse.connectors.clickhouse import InsertFailure, ThreadClients, classify_insert_error, refusal_reason
 from servicepulse.connectors.serde import DecodeError, WireCodec
 from servicepulse.schemas.events import Finding, PayrollRun, PayrollRunKind, PayrollRunStatus
 
 from ..batches import take_events
 from ..emit import send_all
+from ..fence import fence_of, unrecorded
 from ..payroll.people import Person, subject_for
 from ..payroll.rules import EmployeeTotals, Line, RunContext, UrgentRunSummary, evaluate_run, urgent_payments
 from ..payroll.sampling import Sample, monetary_unit_sample, simple_random_sample
@@ -39,6 +40,7 @@ from .queries import query, rows
 
 __all__ = [
     "EXIT_CHECK_FAILED",
+    "PendingRuns",
     "RunCheck",
     "check_run",
     "closed_runs",
@@ -198,16 +200,52 @@ class _Checker:
         return check_run(self._clients.get(), run, wait_s=0,
                          salt=self._settings.payroll.key())
 
-    async def wait_for_lines(self, run: PayrollRun) -> None:
-        """Until the run's lines are all stored (or the wait ends); sleeps in the event loop, so a stopping
-        worker cancels it instead of waiting on a blocked thread."""
-        conf = self._settings.readback
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + conf.payroll_wait_for_lines_s
-        while run.line_count is not None and loop.time() < deadline:
-            if await asyncio.to_thread(self.stored, run) >= run.line_count:
-                return
-            await asyncio.sleep(conf.payroll_poll_s)
+
+@dataclass
+class _Waiting:
+    header: PayrollRun
+    deadline: float
+    messages: list[Any]
+
+
+class PendingRuns:
+    """Closed run headers whose lines are not all stored yet. A header is held, not acked: its message's
+    reference is kept, so the committed offset stays behind it until the run is checked; a worker that dies
+    or loses the partition leaves the header to be redelivered. The agent itself never waits (a run's lines
+    can take minutes, far past the poll interval and the rebalance timeout), a background task does."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, _Waiting] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def hold(self, header: PayrollRun, message: Any, deadline: float) -> None:
+        message.incref()  # take_events' ack then leaves it unacked; `done` gives the last reference back
+        waiting = self._runs.get(header.run_id)
+        if waiting is None:
+            self._runs[header.run_id] = _Waiting(header, deadline, [message])
+        else:
+            waiting.messages.append(message)  # redelivered while waiting: one check acks both
+
+    def waiting(self) -> list[_Waiting]:
+        return list(self._runs.values())
+
+    def done(self, waiting: _Waiting, consumer: Any) -> None:
+        if self._runs.get(waiting.header.run_id) is waiting:
+            del self._runs[waiting.header.run_id]
+        for message in waiting.messages:
+            message.ack(consumer)
+
+    def release_all(self) -> None:
+        """The partitions are being revoked: give the held headers up (not acked) so the revocation need not
+        wait for them; they are redelivered to the partitions' owners, which check the runs again."""
+        if self._runs:
+            log.info("payroll runs waiting for lines left to the partitions' new owners", runs=len(self._runs))
+        for waiting in self._runs.values():
+            unrecorded(waiting.messages)
+        self._runs.clear()
 
 
 def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
@@ -215,8 +253,18 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     source = app.topic(topics.payroll_runs, key_type=bytes, value_type=bytes)
     output = app.topic(topics.findings, key_type=bytes, value_type=bytes)
     checker = _Checker(settings)
+    pending = PendingRuns()
+    conf = settings.readback
+
+    def on_revoke() -> None:
+        # Called on the consumer's thread at the start of a rebalance: hand over to the event loop.
+        if pending.loop is not None:
+            pending.loop.call_soon_threadsafe(pending.release_all)
+
+    fence_of(app).on_revoke(on_revoke)
 
     async def run(stream: faust.StreamT[Any]) -> None:
+        loop = pending.loop = asyncio.get_running_loop()
         async for events in take_events(stream, settings.sink.batch_max, settings.sink.batch_within_s):
             for event in events:
                 try:
@@ -225,22 +273,44 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
                     continue  # the sink dead-letters it
                 if header.status is not PayrollRunStatus.closed:
                     continue
-                try:
-                    await checker.wait_for_lines(header)
-                    result = await asyncio.to_thread(checker.check, header)
-                    await send_all(output, codec, result.findings)
-                except Exception as exc:
-                    # take_events acks in a `finally`: leave before the ack so the header is redelivered.
-                    log.critical("payroll run check failed; worker stops so the run is checked again",
-                                 run_id=header.run_id, error=type(exc).__name__)
-                    os._exit(EXIT_CHECK_FAILED)
-                log.info("payroll run checked", run_id=result.run_id, line_count=result.line_count,
-                         lines_seen=result.lines_seen, findings=len(result.findings),
-                         samples=len(result.samples), seconds=round(result.seconds, 2))
-                if result.lines_seen < result.line_count:
-                    log.warning("payroll run checked before all its lines were stored", run_id=result.run_id,
-                                line_count=result.line_count, lines_seen=result.lines_seen)
+                pending.hold(header, event.message, loop.time() + conf.payroll_wait_for_lines_s)
+                log.info("payroll run closed; checked once its lines are stored", run_id=header.run_id,
+                         line_count=header.line_count)
+
+    async def check_pending() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(conf.payroll_poll_s)
+            for waiting in pending.waiting():
+                await _check_when_ready(waiting, loop.time())
+
+    async def _check_when_ready(waiting: _Waiting, now: float) -> None:
+        header = waiting.header
+        try:
+            if (header.line_count is not None and now < waiting.deadline
+                    and await asyncio.to_thread(checker.stored, header) < header.line_count):
+                return
+            result = await asyncio.to_thread(checker.check, header)
+            await send_all(output, codec, result.findings)
+        except Exception as exc:
+            if classify_insert_error(exc) is InsertFailure.transient:
+                log.warning("payroll run check waits for the store", run_id=header.run_id,
+                            error=refusal_reason(exc))
+                return
+            # Not acked: the header stays behind the committed offset and is redelivered to the next worker.
+            log.critical("payroll run check failed; worker stops so the run is checked again",
+                         run_id=header.run_id, error=type(exc).__name__)
+            os._exit(EXIT_CHECK_FAILED)
+        pending.done(waiting, app.consumer)
+        log.info("payroll run checked", run_id=result.run_id, line_count=result.line_count,
+                 lines_seen=result.lines_seen, findings=len(result.findings),
+                 samples=len(result.samples), seconds=round(result.seconds, 2))
+        if result.lines_seen < result.line_count:
+            log.warning("payroll run checked before all its lines were stored", run_id=result.run_id,
+                        line_count=result.line_count, lines_seen=result.lines_seen)
 
     # Per-event on the run headers (each partition's owner checks its runs), not a leader timer: a closed
-    # header is the trigger, and the check is exact whichever worker runs it.
+    # header is the trigger, and the check is exact whichever worker runs it. The waiting happens in a task
+    # of its own, outside the batch.
     app.agent(source, name="payroll-controls")(run)
+    app.task(check_pending)

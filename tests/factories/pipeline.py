@@ -17,7 +17,7 @@ from servicepulse.config import Settings, Topics
 from servicepulse.connectors.clickhouse import connect
 from servicepulse.connectors.kafka import EventProducer
 from servicepulse.connectors.serde import FileRegistry, WireCodec
-from servicepulse.devstack.stack import module_command
+from servicepulse.devstack.stack import EmbeddedStore, module_command
 from servicepulse.schemas.events import Event
 
 __all__ = ["Backend", "Pipeline", "pipeline_env"]
@@ -28,6 +28,8 @@ class Backend:
     bootstrap: str
     clickhouse_url: str
     name: str
+    # The embedded store's process, for the fault suite (freeze, kill, restart); None for a containers backend.
+    store: EmbeddedStore | None = None
 
 
 def pipeline_env(backend: Backend, name: str, workdir: Path) -> dict[str, str]:
@@ -41,6 +43,7 @@ def pipeline_env(backend: Backend, name: str, workdir: Path) -> dict[str, str]:
         "KAFKA__CONSUMER_GROUP": name,
         "KAFKA__PARTITIONS": "4",
         "WORKER__DATA_DIR": str(workdir / "faust"),
+        "WORKER__HEALTH_DIR": str(workdir / "health"),
         "LOG__FORMAT": "json",
         "SINK__BATCH_WITHIN_S": "0.5",
         "PAYROLL__PSEUDONYM_KEY": "integration-test-pseudonym-key",
@@ -137,7 +140,8 @@ class Pipeline:
         feeder.join()
         self.wait_for(lambda: self.scalar(count) >= len(events), timeout=timeout, what="all events")
         time.sleep(3)  # a redelivered duplicate would land now: give it the time to show
-        skipped = sum(int(json.loads(line)["skipped"]) for line in self.worker_logs().splitlines()
+        # A line may carry a prefix (Faust's logger, when it captured stderr): the JSON starts at the first brace.
+        skipped = sum(int(json.loads(line[line.index("{"):])["skipped"]) for line in self.worker_logs().splitlines()
                       if "replay guard skipped" in line)
         return stored_at_kill, skipped
 

@@ -21,6 +21,7 @@ from servicepulse.connectors.clickhouse import (
 )
 from servicepulse.connectors.serde import FileRegistry, WireCodec
 from servicepulse.schemas.events import CallEvent, DeadLetter, DeadLetterKind
+from servicepulse.streams.fence import Fence
 from servicepulse.streams.sink import (
     TABLES,
     Message,
@@ -285,7 +286,9 @@ class RefusingClient(FakeClient):
 
 
 def test_table_sink_stores_the_valid_rows_and_dead_letters_the_refused_ones_in_order() -> None:
-    sink = TableSink(SPEC, Settings(), CODEC)
+    fence = Fence(stall_limit_s=60)
+    fence.assign({(m.topic, m.partition) for m in [msg(0, 0)]})
+    sink = TableSink(SPEC, Settings(), CODEC, fence)
     client = RefusingClient({2, 5})
     sink._client = lambda: client  # type: ignore[method-assign,assignment,return-value]  # a fake client
     batch = [msg(0, o) for o in range(4)] + [msg(0, 4, b"garbage")] + [msg(0, o) for o in range(5, 8)]
@@ -303,7 +306,7 @@ def test_table_sink_stores_the_valid_rows_and_dead_letters_the_refused_ones_in_o
         events.append(f"rows {args[1][0][-1]}-{args[1][-1][-1]}")
 
     client.insert = insert  # type: ignore[method-assign]
-    stored = sink.write(decode_batch(SPEC, CODEC, batch, {}), send_dead)
+    stored = sink.write(decode_batch(SPEC, CODEC, batch, {}), send_dead, fence.epoch)
     assert stored == 5
     assert sorted(r[-1] for rows, _ in client.inserts for r in rows) == [0, 1, 3, 6, 7]
     assert [(d.kind, d.source_offset) for d in sent] == [
