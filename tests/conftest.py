@@ -4,7 +4,8 @@ Backend: the embedded stack (the chdb store and a local broker) unless Docker an
 and ClickHouse server run in testcontainers. SERVICEPULSE_TEST_BACKEND=embedded|containers forces one.
 The embedded stack runs every test on both local brokers, Tansu and a one-node Apache Kafka (auto-create off):
 SERVICEPULSE_TEST_BROKER=tansu|apache-kafka|both (default both). Without Java 17+/Maven the Apache Kafka pass is
-skipped, with the reason in the summary.
+skipped, with the reason in the summary. Tests marked `broker_independent` (the broker only carries their data)
+run once, on Apache Kafka when it can run, else on Tansu.
 """
 
 from __future__ import annotations
@@ -44,6 +45,31 @@ def brokers_under_test() -> list[str]:
     if wanted not in BROKERS:
         raise pytest.UsageError(f"SERVICEPULSE_TEST_BROKER={wanted!r}: tansu, apache-kafka or both")
     return [wanted]
+
+
+def broker_for_independent_tests() -> str:
+    """Where a `broker_independent` test runs its one pass: Apache Kafka, the production broker, when it can run
+    here; else the first broker under test."""
+    brokers = brokers_under_test()
+    if "apache-kafka" in brokers and missing_tools(DevstackSettings().kafka_cache_dir) is None:
+        return "apache-kafka"
+    return brokers[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tests whose subject is ClickHouse, a file format, the store or a webhook use the broker only to move data:
+    # running them once per broker doubles the suite's time for nothing. Tests where the broker matters (group
+    # protocol, leader election, kills and rebalances, offsets) keep their pass on every broker.
+    once_on: str | None = None
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if item.get_closest_marker("broker_independent") is None or callspec is None:
+            continue
+        if "backend" not in callspec.params:
+            continue
+        once_on = once_on or broker_for_independent_tests()
+        if callspec.params["backend"] != once_on:
+            item.add_marker(pytest.mark.skip(reason=f"broker-independent: runs once, on {once_on}"))
 
 
 @pytest.fixture(scope="session", params=brokers_under_test())

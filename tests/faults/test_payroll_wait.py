@@ -11,7 +11,7 @@ from tests.factories.cluster import call_load, exactness
 from tests.factories.faults import FaultReport
 from tests.factories.pipeline import Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 # Past the rebalance timeout (20 s) and a third of the poll interval (60 s): waiting inside the batch for this
 # long used to hold the revocation and the poll loop.

@@ -14,7 +14,7 @@ from tests.factories.cluster import Feeder, call_load, exactness
 from tests.factories.faults import FaultReport
 from tests.factories.pipeline import Backend, Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 FREEZE_S = 60.0
 KILLED_S = 20.0

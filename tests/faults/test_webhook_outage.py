@@ -17,7 +17,7 @@ import pytest
 from tests.factories.calls import planted_events
 from tests.factories.pipeline import Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 OUTAGE_S = float(os.environ.get("SERVICEPULSE_FAULT_OUTAGE_S", "90"))
 FAST = {"ALERTS__WEBHOOK_FORMAT": "generic", "ALERTS__WEBHOOK_BACKOFF_S": "1", "ALERTS__WEBHOOK_BACKOFF_MAX_S": "8",

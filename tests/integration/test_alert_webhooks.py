@@ -12,7 +12,7 @@ import pytest
 from servicepulse.schemas.events import Alert
 from tests.factories.pipeline import Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 
 def test_alerts_are_posted_to_the_webhook_once(pipeline: Pipeline) -> None:

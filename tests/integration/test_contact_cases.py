@@ -10,7 +10,7 @@ from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import CaseEvent
 from tests.factories.pipeline import Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 
 def case(case_id: str, step: str, case_type: str, at: datetime) -> CaseEvent:

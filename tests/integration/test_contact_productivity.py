@@ -13,7 +13,7 @@ from servicepulse.schemas.events import Event, InvoicePosting, PayLine, PayrollR
 from servicepulse.streams.sink import TABLES, Message, decode_batch
 from tests.factories.pipeline import Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 AT = datetime(2026, 3, 20, 10, tzinfo=UTC)
 

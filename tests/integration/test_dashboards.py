@@ -21,7 +21,7 @@ import pytest
 from servicepulse.domain.zone import STOCKHOLM
 from tests.factories.pipeline import Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
 EXPECTED = {"contact-centre.json", "finance.json", "payroll.json", "pipeline-health.json"}

@@ -13,7 +13,7 @@ from servicepulse.schemas.events import InvoicePosting, PostingKind
 from servicepulse.streams.finance.suspense import working_days_between
 from tests.factories.pipeline import Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 DATA = Path(__file__).parents[1] / "data" / "finance"
 

@@ -12,7 +12,7 @@ from servicepulse.streams.finance.suspense import open_items
 from servicepulse.streams.readback.finance_review import load_window
 from tests.factories.pipeline import Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 START = date(2026, 3, 2)
 

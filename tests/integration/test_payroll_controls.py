@@ -14,11 +14,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import orjson
+import pytest
 
 from servicepulse.simulator.payroll_planted import planted_main_run
 from servicepulse.simulator.payroll_scoring import score
 from servicepulse.streams.payroll.sampling import monetary_unit_sample, simple_random_sample
 from tests.factories.pipeline import Pipeline
+
+pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 
 def test_planted_run_end_to_end(pipeline: Pipeline) -> None:

@@ -7,8 +7,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from servicepulse.simulator.payroll_planted import planted_main_run
 from tests.factories.pipeline import Pipeline
+
+pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 DATA = Path(__file__).parents[1] / "data" / "finance"
 CAMT_PNR = "198112289874"  # Luhn-valid, typed by a payer into the remittance text

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+import pytest
+
 from servicepulse.connectors.clickhouse import CALENDAR_YEARS_AHEAD, migrate
 from servicepulse.domain.calendar import non_working_days
 from servicepulse.domain.parameters import default_parameters, load_parameters
 from servicepulse.domain.zone import STOCKHOLM
 from tests.factories.pipeline import Pipeline
+
+pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 
 def test_migrate_writes_calendar_and_targets_from_one_source(pipeline: Pipeline, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from servicepulse.connectors.clickhouse import scalar_int
 from servicepulse.devstack.store_server import StoreServer
 from servicepulse.domain.zone import STOCKHOLM
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 ROW_COLUMNS = ["id", "name", "created", "note", "kind", "active", "day", "amount"]
 ROW_TABLE = """
