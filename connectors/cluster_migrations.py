@@ -130,7 +130,9 @@ def apply_cluster_migrations(
         admin.command(statement)
     # The reference tables are rewritten on purpose (TRUNCATE, then the rows): a Replicated table deduplicates
     # every insert by default, and rows equal to an earlier version's would be dropped as a repeat.
-    client = client or connect(settings, database=db, settings={"insert_deduplicate": 0})
+    if client is None:
+        client = connect(settings, database=db)
+        client.set_client_setting("insert_deduplicate", "0")
     rows = client.query("SELECT version FROM schema_migrations FINAL").result_rows
     applied = {int(version) for (version,) in rows}
     done = []
