@@ -168,9 +168,11 @@ def test_the_worker_probes_are_servicepulse_health() -> None:
 def test_each_probe_command_tells_a_stuck_worker(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORKER__HEALTH_DIR", str(tmp_path))
     args = _probes()[kind][1:]
-    record: dict[str, object] = {"worker": 0, "pid": None, "updated_at": time.time(), "status": "ok", "last_insert_at": None,
-              "outage_since": None, "outage_s": 0, "outage_error": None, "outage_attempts": 0, "partitions": [],
-              "rebalance_epoch": 0}
+    record: dict[str, object] = {
+        "worker": 0, "pid": None, "updated_at": time.time(), "status": "ok", "last_insert_at": None,
+        "outage_since": None, "outage_s": 0, "outage_error": None, "outage_attempts": 0, "partitions": [],
+        "rebalance_epoch": 0,
+    }
     path = tmp_path / "worker-0.json"
     path.write_text(json.dumps(record))
     assert CliRunner().invoke(app, args).exit_code == 0
