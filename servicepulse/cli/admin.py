@@ -28,15 +28,47 @@ def register(app: typer.Typer) -> None:
     app.add_typer(store, name="store")
 
 
-def migrate() -> None:
+def migrate(
+    cluster: str | None = typer.Option(
+        None, help="Cluster name (e.g. '{cluster}', the server macro): apply the cluster form of the migrations, "
+        "ON CLUSTER with Replicated engines, instead of the single-server one"),
+    print_only: bool = typer.Option(False, "--print", help="With --cluster: print the statements, apply nothing"),
+) -> None:
     from servicepulse.connectors.clickhouse import migrate as run_migrations
 
+    if print_only and cluster is None:
+        fail("--print needs --cluster NAME")
+    if cluster is not None:
+        _migrate_cluster(cluster, print_only)
+        return
     settings = settings_and_logging()
     try:
         applied = run_migrations(settings.clickhouse, parameters=settings.parameters())
     except Exception as exc:
         fail(f"migration failed: {exc}")
     console.print(f"applied: {', '.join(applied) if applied else 'nothing new'}")
+
+
+def _migrate_cluster(cluster: str, print_only: bool) -> None:
+    from servicepulse.connectors.cluster_migrations import (
+        apply_cluster_migrations,
+        cluster_migrations,
+        cluster_preamble,
+    )
+
+    settings = settings_and_logging()
+    if print_only:
+        lines = [f"{s};" for s in cluster_preamble(settings.clickhouse.database, cluster)]
+        for migration in cluster_migrations(cluster):
+            lines.append(f"-- {migration.name}")
+            lines.extend(f"{s};" for s in migration.statements)
+        typer.echo("\n\n".join(lines))
+        return
+    try:
+        applied = apply_cluster_migrations(settings.clickhouse, cluster, parameters=settings.parameters())
+    except Exception as exc:
+        fail(f"cluster migration failed: {exc}")
+    console.print(f"applied on cluster {cluster}: {', '.join(applied) if applied else 'nothing new'}")
 
 
 def topics() -> None:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from . import admin, broker, controls, dashboards, ingest, query, rules, run, simulate
+from . import admin, broker, controls, dashboards, health, ingest, query, rules, run, simulate
 
 __all__ = ["app", "main"]
 
@@ -26,6 +26,7 @@ admin.register(app)
 controls.register(app)
 rules.register(app)
 dashboards.register(app)
+health.register(app)
 
 
 def main() -> None:
