@@ -14,6 +14,7 @@ import pytest
 
 from servicepulse.connectors.clickhouse import scalar_int
 from servicepulse.devstack.broker import free_port
+from servicepulse.domain.personal_data import redact
 from servicepulse.streams.sink import TABLES
 
 pytestmark = pytest.mark.integration
@@ -54,6 +55,18 @@ def test_up_demo_fills_every_raw_table_and_stops_cleanly(tmp_path: Path) -> None
         while scalar_int(client, "SELECT count() FROM call_events") <= first and time.monotonic() < deadline:
             time.sleep(2)
         assert scalar_int(client, "SELECT count() FROM call_events") > first
+        # Personal data: no personnummer (any common form, Luhn-valid) in any table but the restricted one.
+        tables = [str(t) for (t,) in client.query(
+            "SELECT name FROM system.tables WHERE database = 'servicepulse' AND engine NOT LIKE '%View' "
+            "AND name != 'payroll_people_restricted'").result_rows]
+        leaks = {}
+        for table in tables:
+            # CSV, not TSV: a tab between two numeric columns would read as "YYMMDD XXXX" to the scan.
+            text = client.raw_query(f"SELECT * FROM `{table}` FORMAT CSV").decode("utf-8", "replace")
+            if redact(text) != text:
+                leaks[table] = sorted({line for line in text.splitlines() if redact(line) != line})[:3]
+        print(f"personnummer scan: {len(tables)} tables, leaks {len(leaks)}")
+        assert not leaks, leaks
     finally:
         up.send_signal(signal.SIGINT)
         code = up.wait(timeout=90)
@@ -62,3 +75,8 @@ def test_up_demo_fills_every_raw_table_and_stops_cleanly(tmp_path: Path) -> None
         with __import__("socket").socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open after up stopped"
     assert (tmp_path / "var" / "logs" / "worker-0.log").exists()
+    logs = [*sorted((tmp_path / "var" / "logs").glob("*.log")), tmp_path / "up.log"]
+    texts = {path.name: path.read_text(errors="replace") for path in logs}
+    leaking = [name for name, text in texts.items() if redact(text) != text]
+    print(f"personnummer scan: {len(logs)} log files, leaking {leaking}")
+    assert not leaking
