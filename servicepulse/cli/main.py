@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from . import admin, controls, ingest, query, rules, run, simulate
+from . import admin, controls, ingest, query, report, rules, run, simulate
 
 __all__ = ["app", "main"]
 
@@ -24,6 +24,7 @@ query.register(app)
 admin.register(app)
 controls.register(app)
 rules.register(app)
+report.register(app)
 
 
 def main() -> None:
