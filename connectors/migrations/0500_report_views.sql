@@ -2,13 +2,14 @@
 -- hours and case deadlines "day 1-N". Dashboards and auditors can read them too, so each measure has one
 -- definition. Office hours come from sla_settings, working days from non_working_days (both written by `migrate`).
 
--- One e-mail to a function mailbox: when it came, when it was answered, and the office hours in between
--- (NULL while unanswered). `office_day_hours` is one full office day: the deadline "within N working days" is
--- office_hours <= N * office_day_hours, as the contact.email_deadline rule counts it.
+-- One e-mail to a function mailbox: when it came, when it was answered, and the office hours in between (while
+-- unanswered: the office hours until now). `office_day_hours` is one full office day: the deadline "within N
+-- working days" is office_hours <= N * office_day_hours, as the contact.email_deadline rule counts it, so an
+-- unanswered e-mail is late once office_hours passes it and pending before.
 CREATE VIEW IF NOT EXISTS v_report_email_lead_times AS
 SELECT e.contact_id AS contact_id, e.queue AS queue, e.org AS org, e.received_at AS received_at,
        e.answered_at AS answered_at,
-       if(e.answered_at IS NULL, NULL, a.office_hours) AS office_hours,
+       a.office_hours AS office_hours,
        s.office_day_hours AS office_day_hours
 FROM (
     SELECT contact_id, any(queue) AS queue, any(org) AS org,
@@ -26,9 +27,10 @@ LEFT JOIN (
                   0)) / 3600000 AS office_hours
     FROM (
         SELECT contact_id, toUnixTimestamp64Milli(assumeNotNull(received_at)) AS rec_ms,
-               toUnixTimestamp64Milli(assumeNotNull(answered_at)) AS ans_ms,
+               greatest(assumeNotNull(received_at), ifNull(answered_at, now64(3, 'Europe/Stockholm'))) AS until,
+               toUnixTimestamp64Milli(until) AS ans_ms,
                arrayJoin(arrayMap(x -> toDate(x), range(toUInt32(toDate(assumeNotNull(received_at))),
-                                                        toUInt32(toDate(assumeNotNull(answered_at))) + 1))) AS d,
+                                                        toUInt32(toDate(until)) + 1))) AS d,
                toInt64(toUnixTimestamp(toDateTime(d, 'Europe/Stockholm'))) * 1000 AS day_ms,
                o.opens_minute AS opens_minute, o.closes_minute AS closes_minute
         FROM (
@@ -41,7 +43,7 @@ LEFT JOIN (
         ) AS m
         CROSS JOIN (SELECT opens_minute, closes_minute FROM sla_settings FINAL
                     ORDER BY updated_at DESC LIMIT 1) AS o
-        WHERE received_at IS NOT NULL AND answered_at IS NOT NULL AND answered_at >= received_at
+        WHERE received_at IS NOT NULL
     )
     GROUP BY contact_id
 ) AS a ON a.contact_id = e.contact_id

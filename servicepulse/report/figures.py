@@ -140,18 +140,22 @@ def _emails(rows: Rows, months: Sequence[str], margins: Margins) -> tuple[list[M
     queues = sorted(set(data) | {str(r["queue"]) for r in rows["queue_targets"]})
     measures, table = [], []
 
+    def decided(rs: Sequence[Mapping[str, Any]]) -> int:
+        # Unanswered e-mails still within their deadline are neither in time nor late yet.
+        return _sum(rs, "answered") + _sum(rs, "open_overdue")
+
     def share(rs: Sequence[Mapping[str, Any]]) -> float | None:
-        return ratio(_sum(rs, "answered_in_time"), _sum(rs, "received"))
+        return ratio(_sum(rs, "answered_in_time"), decided(rs))
 
     for queue in queues:
         qrows = data.get(queue, [])
         answered = _sum(qrows, "answered")
         hours = sum(float(r["answered_office_hours"]) for r in qrows)
         table.append(EmailRow(queue, _sum(qrows, "received"), answered, _sum(qrows, "answered_in_time"),
-                              share(qrows), ratio(hours, answered)))
+                              _sum(qrows, "open_overdue"), share(qrows), ratio(hours, answered)))
         measures.append(_measure(f"email.within_deadline:{queue}", "email", "email_within_deadline", queue,
                                  share(qrows), ALL_TARGET, Unit.ratio, Direction.higher, margins.ratio,
-                                 _sum(qrows, "received"), _trend(months, qrows, share)))
+                                 decided(qrows), _trend(months, qrows, share)))
     return measures, table
 
 

@@ -91,6 +91,7 @@ class EmailRow:
     received: int
     answered: int
     answered_in_time: int
+    open_overdue: int
     share_in_time: float | None
     mean_office_hours: float | None
 

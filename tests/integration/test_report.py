@@ -132,14 +132,17 @@ def expected_figures(pipe: Pipeline) -> dict[str, Any]:
     days = float(p.value("contact.email_deadline", "working_days"))
     email = {r["queue"]: r for r in _dicts(pipe, f"""
         SELECT queue, count() AS received, countIf(answered_at IS NOT NULL) AS answered,
-               countIf(office_hours <= {days} * office_day_hours) AS in_time, sum(ifNull(office_hours, 0)) AS hours
+               countIf(answered_at IS NOT NULL AND office_hours <= {days} * office_day_hours) AS in_time,
+               countIf(answered_at IS NULL AND office_hours > {days} * office_day_hours) AS overdue,
+               sumIf(office_hours, answered_at IS NOT NULL) AS hours
         FROM v_report_email_lead_times WHERE {PERIOD.format(c='received_at')} GROUP BY queue""")}
     for queue in set(targets) | set(email):
-        e = email.get(queue, {"received": 0, "answered": 0, "in_time": 0, "hours": 0.0})
+        e = email.get(queue, {"received": 0, "answered": 0, "in_time": 0, "overdue": 0, "hours": 0.0})
         fig[f"email.{queue}.received"] = e["received"]
         fig[f"email.{queue}.answered"] = e["answered"]
         fig[f"email.{queue}.answered_in_time"] = e["in_time"]
-        fig[f"email.{queue}.share_in_time"] = _ratio(e["in_time"], e["received"])
+        fig[f"email.{queue}.open_overdue"] = e["overdue"]
+        fig[f"email.{queue}.share_in_time"] = _ratio(e["in_time"], e["answered"] + e["overdue"])
         fig[f"email.{queue}.mean_office_hours"] = _ratio(e["hours"], e["answered"])
         fig[f"email.within_deadline:{queue}:value"] = fig[f"email.{queue}.share_in_time"]
         fig[f"email.within_deadline:{queue}:target"] = 1.0
@@ -147,11 +150,14 @@ def expected_figures(pipe: Pipeline) -> dict[str, Any]:
         SELECT case_type, count() AS opened, countIf(closed_at IS NOT NULL) AS closed,
                countIf(closed_in_time) AS in_time, countIf(closed_at IS NULL AND due_at < now64(3)) AS overdue
         FROM v_report_case_deadlines WHERE {PERIOD.format(c='opened_at')} GROUP BY case_type""")}
-    for case_type in set(p.case_limits()) | set(cases):
+    limits = dict(pipe.rows("SELECT case_type, argMax(limit_days, updated_at) FROM case_lead_time_limits "
+                            "GROUP BY case_type"))
+    for case_type in set(limits) | set(cases):
         k = cases.get(case_type, {"opened": 0, "closed": 0, "in_time": 0, "overdue": 0})
         for col, src in (("opened", "opened"), ("closed", "closed"), ("closed_in_time", "in_time"),
                          ("open_overdue", "overdue")):
             fig[f"case.{case_type}.{col}"] = k[src]
+        fig[f"case.{case_type}.limit_days"] = limits.get(case_type, 0)
         fig[f"case.{case_type}.share_in_time"] = _ratio(k["in_time"], k["closed"] + k["overdue"])
         fig[f"cases.lead_time:{case_type}:value"] = fig[f"case.{case_type}.share_in_time"]
         fig[f"cases.lead_time:{case_type}:target"] = 1.0
@@ -205,13 +211,12 @@ def expected_figures(pipe: Pipeline) -> dict[str, Any]:
         SELECT company, count() AS n, sum(amount_ore) AS ore, max(age_working_days) AS oldest,
                avg(age_working_days) AS mean, countIf(age_working_days > 10) AS aged
         FROM v_suspense_open_items WHERE account IN {unidentified} GROUP BY company""")}
-    for c in counts:
-        if c["postings"] or c["previous"] or c["company"] in open_items:
-            k = f"suspense.{c['company']}"
-            fig[f"{k}.postings"], fig[f"{k}.previous_year"] = c["postings"], c["previous"]
-            fig[f"{k}.change"] = _ratio(c["postings"] - c["previous"], c["previous"])
-    for company, o in open_items.items():
-        k = f"suspense.{company}"
+    active = {c["company"]: c for c in counts if c["postings"] or c["previous"]}
+    for company in set(active) | set(open_items):
+        k, c = f"suspense.{company}", active.get(company, {"postings": 0, "previous": 0})
+        o = open_items.get(company, {"n": 0, "ore": 0, "oldest": None, "mean": None, "aged": 0})
+        fig[f"{k}.postings"], fig[f"{k}.previous_year"] = c["postings"], c["previous"]
+        fig[f"{k}.change"] = _ratio(c["postings"] - c["previous"], c["previous"])
         fig[f"{k}.open_items"], fig[f"{k}.open_ore"], fig[f"{k}.max_age_days"] = o["n"], o["ore"], o["oldest"]
         fig[f"{k}.mean_age_days"], fig[f"{k}.aged"] = o["mean"], o["aged"]
     total, previous = sum(c["postings"] for c in counts), sum(c["previous"] for c in counts)
@@ -292,9 +297,10 @@ def test_report_figures_lights_and_no_data(simulated: Simulated) -> None:
     # ... and the targets-met baseline is green: every answer group with contacts, every other mailbox.
     with_contacts = [m for k, m in measures.items() if k.startswith("contact.") and m["basis"] > 0]
     assert with_contacts and all(m["light"] == "green" for m in with_contacts)
-    mail = [m for k, m in measures.items() if k.startswith("email.") and m["basis"] > 0
-            and m["subject"] != "payroll-service"]
-    assert mail and all(m["light"] == "green" for m in mail)
+    # Every answered e-mail but the planted one is answered in time (those still unanswered when the simulated
+    # stretch ends are late as of today, truthfully; the baseline is judged on the answered ones).
+    late = {e["queue"]: e["answered"] - e["answered_in_time"] for e in report["emails"]}
+    assert late.pop("payroll-service") == 1 and not any(late.values()), late
     # Targets without data in the period: no value and no light, never 0 %.
     payslips = measures["productivity.payslips_per_fte"]
     assert payslips["value"] is None and payslips["light"] == "none"
