@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from servicepulse.connectors.clickhouse import migrate
 from servicepulse.connectors.kafka import ensure_topics
 from servicepulse.domain.parameters import default_parameters
 from servicepulse.report import Direction, traffic_light
+from servicepulse.report.formatting import format_change, format_money, format_number, format_percent
 from servicepulse.schemas.events import CallEvent, CaseEvent, Complaint, InvoicePosting, PayLine, PayrollRun
 from servicepulse.simulator import STOCKHOLM, SimConfig, Simulator
 from tests.factories.pipeline import Backend, Pipeline, pipeline_env
@@ -125,6 +129,8 @@ def expected_figures(pipe: Pipeline) -> dict[str, Any]:
         fig[f"queue.{queue}.asa_s"] = _ratio(c["wait_s"], c["answered"]) if c else None
         fig[f"queue.{queue}.abandonment"] = _ratio(c["abandoned"] - c["short"], offered) if c else None
         fig[f"queue.{queue}.fcr"] = _ratio(c["resolved"], c["ended"]) if c else None
+        fig[f"contact.service_level:{queue}:basis"] = offered
+        fig[f"contact.fcr:{queue}:basis"] = c["ended"] if c else 0
         fig[f"contact.service_level:{queue}:value"] = fig[f"queue.{queue}.service_level"]
         fig[f"contact.service_level:{queue}:target"] = targets[queue]["service_level_target"]
         fig[f"contact.fcr:{queue}:value"] = fig[f"queue.{queue}.fcr"]
@@ -146,6 +152,7 @@ def expected_figures(pipe: Pipeline) -> dict[str, Any]:
         fig[f"email.{queue}.mean_office_hours"] = _ratio(e["hours"], e["answered"])
         fig[f"email.within_deadline:{queue}:value"] = fig[f"email.{queue}.share_in_time"]
         fig[f"email.within_deadline:{queue}:target"] = 1.0
+        fig[f"email.within_deadline:{queue}:basis"] = e["answered"] + e["overdue"]
     cases = {r["case_type"]: r for r in _dicts(pipe, f"""
         SELECT case_type, count() AS opened, countIf(closed_at IS NOT NULL) AS closed,
                countIf(closed_in_time) AS in_time, countIf(closed_at IS NULL AND due_at < now64(3)) AS overdue
@@ -161,6 +168,7 @@ def expected_figures(pipe: Pipeline) -> dict[str, Any]:
         fig[f"case.{case_type}.share_in_time"] = _ratio(k["in_time"], k["closed"] + k["overdue"])
         fig[f"cases.lead_time:{case_type}:value"] = fig[f"case.{case_type}.share_in_time"]
         fig[f"cases.lead_time:{case_type}:target"] = 1.0
+        fig[f"cases.lead_time:{case_type}:basis"] = k["closed"] + k["overdue"]
     complaints = _dicts(pipe, f"""
         SELECT s.customer AS customer, s.process AS process, count() AS registered,
                countIf(s.acknowledged_at IS NOT NULL) AS acknowledged,
@@ -175,6 +183,7 @@ def expected_figures(pipe: Pipeline) -> dict[str, Any]:
     fig["complaints.acknowledged_in_time:value"] = _ratio(sum(c["in_time"] for c in complaints),
                                                           sum(c["registered"] for c in complaints))
     fig["complaints.acknowledged_in_time:target"] = 1.0
+    fig["complaints.acknowledged_in_time:basis"] = sum(c["registered"] for c in complaints)
     for month in MONTHS:
         end = (date.fromisoformat(f"{month}-01") + timedelta(days=32)).replace(day=1)
         fig[f"backlog.{month}"] = pipe.scalar(
@@ -202,6 +211,7 @@ def expected_figures(pipe: Pipeline) -> dict[str, Any]:
         fig[f"productivity.{name}:value"] = _ratio(sum(r["volume"] for r in staffed),
                                                    float(sum(r["fte"] for r in staffed)))
         fig[f"productivity.{name}:target"] = bt[name]
+        fig[f"productivity.{name}:basis"] = sum(r["volume"] for r in staffed)
     unidentified = "(SELECT account FROM finance_suspense_accounts FINAL WHERE role = 'unidentified')"
     counts = _dicts(pipe, f"""
         SELECT company, countIf(opened_on >= '{T_START}' AND opened_on < '{T_END}') AS postings,
@@ -222,6 +232,7 @@ def expected_figures(pipe: Pipeline) -> dict[str, Any]:
     total, previous = sum(c["postings"] for c in counts), sum(c["previous"] for c in counts)
     fig["finance.suspense_change:value"] = _ratio(total - previous, previous)
     fig["finance.suspense_change:target"] = bt["suspense_yearly_change"]
+    fig["finance.suspense_change:basis"] = total
     for r in _dicts(pipe, f"SELECT rule_id, severity, count() AS n FROM findings FINAL "
                           f"WHERE {PERIOD.format(c='occurred_at')} GROUP BY rule_id, severity"):
         fig[f"finding.{r['rule_id']}.{r['severity']}"] = r["n"]
@@ -242,6 +253,7 @@ def report_figures(report: dict[str, Any]) -> dict[str, Any]:
     fig: dict[str, Any] = {}
     for m in report["measures"]:
         fig[f"{m['key']}:value"], fig[f"{m['key']}:target"] = m["value"], m["target"]
+        fig[f"{m['key']}:basis"] = m["basis"]
     sections = (("queues", "queue", ("queue",)), ("emails", "email", ("queue",)), ("cases", "case", ("case_type",)),
                 ("complaints", "complaint", ("customer", "process")), ("backlog", "backlog_customer", ("customer",)),
                 ("productivity", "productivity", ("month", "kind")), ("suspense", "suspense", ("company",)),
@@ -315,3 +327,97 @@ def test_report_figures_lights_and_no_data(simulated: Simulated) -> None:
     ids |= {r[0] for r in pipe.rows("SELECT DISTINCT agent_id FROM call_events WHERE agent_id IS NOT NULL LIMIT 200")}
     text = html + json.dumps(report)
     assert ids and not [i for i in ids if f">{i}<" in html or f'"{i}"' in text]
+
+
+def _formatted(key: str, value: Any, lang: str = "sv") -> str:
+    """How the page shows the figure `key` (the formatting functions are unit-tested on their own)."""
+    if key.endswith(":basis"):
+        return format_number(value, lang)
+    if key.startswith("finance.suspense_change:") or key.endswith(".change"):
+        return format_change(value, lang)
+    if key.startswith("productivity."):
+        return format_number(value, lang, 2 if key.endswith(".fte") else 0)
+    if ":" in key or key.endswith((".service_level", ".abandonment", ".fcr", ".share_in_time")):
+        return format_percent(value, lang)
+    if key.endswith(".asa_s"):
+        return format_number(value, lang, 1) + ("" if value is None else " s")
+    if key.endswith((".mean_office_hours", ".mean_age_days")):
+        return format_number(value, lang, 1)
+    if key.endswith(".open_ore"):
+        return format_money(value, lang)
+    return format_number(value, lang)
+
+
+class _Figures(HTMLParser):
+    """Text of every element with a data-figure attribute, and each summary row's traffic light."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.figures: dict[str, str] = {}
+        self.lights: dict[str, str] = {}
+        self._open: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if a.get("data-measure") and a.get("data-light"):
+            self.lights[str(a["data-measure"])] = str(a["data-light"])
+        if a.get("data-figure"):
+            self._open.append((tag, str(a["data-figure"])))
+            self.figures[str(a["data-figure"])] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open and self._open[-1][0] == tag:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self.figures[self._open[-1][1]] += data
+
+
+def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CHROMIUM or "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--hide-scrollbars", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args],
+        capture_output=True, text=True, timeout=120, check=False)
+
+
+def _console(stderr: str) -> list[str]:
+    # Chromium logs every console message of the page (errors, CSP violations, failed loads) as `CONSOLE`; the
+    # report has no script, so any such line is an error.
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+
+
+CHROMIUM = shutil.which("chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's `chromium` is not installed (apt-get install chromium; .ci/run "
+                                             "installs it when run as root): the report's browser check needs it")
+def test_report_in_headless_chromium(simulated: Simulated, tmp_path: Path) -> None:
+    # The console check itself works: a page that logs is caught (so a quiet report means a clean one).
+    canary = tmp_path / "canary.html"
+    canary.write_text("<html><body><script>console.error('canary')</script></body></html>", encoding="utf-8")
+    assert any("canary" in line for line in _console(_chromium("--dump-dom", canary.as_uri(), profile=tmp_path / "p0")
+                                                     .stderr))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for html, shot in ((simulated.html, ARTIFACTS / "report.png"), (simulated.html_en, ARTIFACTS / "report-en.png")):
+        shot.unlink(missing_ok=True)
+        taken = _chromium(f"--screenshot={shot}", "--window-size=1280,4200", html.as_uri(), profile=tmp_path / "p1")
+        assert taken.returncode == 0 and shot.stat().st_size > 10_000, taken.stderr[-2000:]
+        assert not _console(taken.stderr), _console(taken.stderr)
+    dom = _chromium("--dump-dom", simulated.html.as_uri(), profile=tmp_path / "p2")
+    assert dom.returncode == 0 and not _console(dom.stderr), _console(dom.stderr)
+    page = _Figures()
+    page.feed(dom.stdout)
+    want = expected_figures(simulated.pipeline)
+    shown = {k: " ".join(v.split()) for k, v in page.figures.items()}
+    assert set(shown) <= set(want), sorted(set(shown) - set(want))
+    hidden = {k for k in set(want) - set(shown) if not k.endswith(".limit_days")}
+    assert not hidden, sorted(hidden)
+    wrong = {k: (v, _formatted(k, want[k])) for k, v in shown.items()
+             if v != " ".join(_formatted(k, want[k]).split())}
+    assert not wrong, wrong
+    assert shown["productivity.payslips_per_fte:value"] == "ingen data"
+    assert page.lights["email.within_deadline:payroll-service"] == "red"
+    assert page.lights["complaints.acknowledged_in_time"] == "red"
+    assert page.lights["productivity.payslips_per_fte"] == "none"
