@@ -55,7 +55,7 @@ def traffic_light(value: float | None, target: float | None, direction: Directio
     """Green when the target is met, yellow when missed by at most `margin`, red otherwise; no value, no light."""
     if value is None or target is None:
         return Light.none
-    gap = value - target if direction is Direction.higher else target - value
+    gap = value - target if direction is Direction.at_least else target - value
     if gap >= -_EPS:
         return Light.green
     if gap >= -margin - _EPS:
@@ -75,6 +75,12 @@ def _int(row: Mapping[str, Any], key: str) -> int:
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _fte(value: Any) -> float | None:
+    # The productivity views join the staffing table: a month without staffing comes back as 0 FTE, which is
+    # "not known", not "nobody worked".
+    return float(value) if value else None
 
 
 def _sum(rows: Iterable[Mapping[str, Any]], key: str) -> int:
@@ -127,10 +133,10 @@ def _contact(rows: Rows, months: Sequence[str], margins: Margins) -> tuple[list[
             abandonment=ratio(_sum(qrows, "abandoned") - _sum(qrows, "short_abandoned"), offered),
             fcr=fcr(qrows)))
         measures.append(_measure(f"contact.service_level:{queue}", "contact", "service_level", queue, sl(qrows),
-                                 _float(t.get("service_level_target")), Unit.ratio, Direction.higher, margins.ratio,
+                                 _float(t.get("service_level_target")), Unit.ratio, Direction.at_least, margins.ratio,
                                  offered, _trend(months, qrows, sl)))
         measures.append(_measure(f"contact.fcr:{queue}", "contact", "fcr", queue, fcr(qrows),
-                                 _float(t.get("fcr_target")), Unit.ratio, Direction.higher, margins.ratio, ended,
+                                 _float(t.get("fcr_target")), Unit.ratio, Direction.at_least, margins.ratio, ended,
                                  _trend(months, qrows, fcr)))
     return measures, table
 
@@ -154,7 +160,7 @@ def _emails(rows: Rows, months: Sequence[str], margins: Margins) -> tuple[list[M
         table.append(EmailRow(queue, _sum(qrows, "received"), answered, _sum(qrows, "answered_in_time"),
                               _sum(qrows, "open_overdue"), share(qrows), ratio(hours, answered)))
         measures.append(_measure(f"email.within_deadline:{queue}", "email", "email_within_deadline", queue,
-                                 share(qrows), ALL_TARGET, Unit.ratio, Direction.higher, margins.ratio,
+                                 share(qrows), ALL_TARGET, Unit.ratio, Direction.at_least, margins.ratio,
                                  decided(qrows), _trend(months, qrows, share)))
     return measures, table
 
@@ -175,7 +181,7 @@ def _cases(rows: Rows, months: Sequence[str], margins: Margins) -> tuple[list[Me
         table.append(CaseRow(case_type, limits.get(case_type, 0), _sum(crows, "opened"), _sum(crows, "closed"),
                              _sum(crows, "closed_in_time"), _sum(crows, "open_overdue"), share(crows)))
         measures.append(_measure(f"cases.lead_time:{case_type}", "cases", "case_lead_time", case_type,
-                                 share(crows), ALL_TARGET, Unit.ratio, Direction.higher, margins.ratio,
+                                 share(crows), ALL_TARGET, Unit.ratio, Direction.at_least, margins.ratio,
                                  decided(crows), _trend(months, crows, share)))
     return measures, table
 
@@ -194,7 +200,7 @@ def _complaints(rows: Rows, months: Sequence[str], margins: Margins, period: Per
         return ratio(_sum(rs, "acknowledged_in_time"), _sum(rs, "registered"))
 
     measure = _measure("complaints.acknowledged_in_time", "complaints", "complaint_ack", "", share(crows),
-                       ALL_TARGET, Unit.ratio, Direction.higher, margins.ratio, _sum(crows, "registered"),
+                       ALL_TARGET, Unit.ratio, Direction.at_least, margins.ratio, _sum(crows, "registered"),
                        _trend(months, crows, share))
     backlog = _by(rows["complaint_backlog"], "at")
     trend = [TrendPoint(m, float(sum(_int(r, "open") for r in backlog.get(str(end), []))))
@@ -208,10 +214,10 @@ def _complaints(rows: Rows, months: Sequence[str], margins: Margins, period: Per
 def _productivity(rows: Rows, months: Sequence[str], margins: Margins
                   ) -> tuple[list[Measure], list[ProductivityRow]]:
     targets = {str(r["name"]): float(r["value"]) for r in rows["business_targets"]}
-    table = [ProductivityRow(str(r["month"]), "payslips", _int(r, "payslips"), _float(r["fte"]),
+    table = [ProductivityRow(str(r["month"]), "payslips", _int(r, "payslips"), _fte(r["fte"]),
                              _float(r["payslips_per_fte"]), _float(r["target"]))
              for r in rows["productivity_payslips"]]
-    table += [ProductivityRow(str(r["month"]), str(r["kind"]), _int(r, "invoices"), _float(r["fte"]),
+    table += [ProductivityRow(str(r["month"]), str(r["kind"]), _int(r, "invoices"), _fte(r["fte"]),
                               _float(r["invoices_per_fte"]), _float(r["target"]))
               for r in rows["productivity_invoices"]]
     measures = []
@@ -226,7 +232,7 @@ def _productivity(rows: Rows, months: Sequence[str], margins: Margins
 
         trend = tuple(TrendPoint(m, per_fte([r for r in krows if r.month == m])) for m in months)
         measures.append(_measure(f"productivity.{target_name}", "productivity", target_name, "", per_fte(krows),
-                                 targets.get(target_name), Unit.per_fte, Direction.higher, margins.per_fte,
+                                 targets.get(target_name), Unit.per_fte, Direction.at_least, margins.per_fte,
                                  sum(r.volume for r in krows if r.fte), trend))
     return measures, table
 
@@ -258,7 +264,7 @@ def _suspense(rows: Rows, months: Sequence[str], margins: Margins) -> tuple[list
 
     measure = _measure("finance.suspense_change", "finance", "suspense_change", "9894",
                        ratio(total_cur - total_prev, total_prev), targets.get("suspense_yearly_change"), Unit.change,
-                       Direction.lower, margins.change, total_cur,
+                       Direction.at_most, margins.change, total_cur,
                        tuple(TrendPoint(m, month_change(m)) for m in months))
     return [measure], table
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["LANGUAGES", "MESSAGES", "message"]
+__all__ = ["LANGUAGES", "MESSAGES", "message", "name"]
 
 LANGUAGES = ("sv", "en")
 
@@ -26,6 +26,29 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sv": "Grönt: målet nått. Gult: missat med högst {margin}. Rött: missat. Grått: ingen data i perioden.",
         "en": "Green: target met. Yellow: missed by at most {margin}. Red: missed. Grey: no data in the period.",
     },
+    "mon.01": {"sv": "jan", "en": "Jan"},
+    "mon.02": {"sv": "feb", "en": "Feb"},
+    "mon.03": {"sv": "mar", "en": "Mar"},
+    "mon.04": {"sv": "apr", "en": "Apr"},
+    "mon.05": {"sv": "maj", "en": "May"},
+    "mon.06": {"sv": "jun", "en": "Jun"},
+    "mon.07": {"sv": "jul", "en": "Jul"},
+    "mon.08": {"sv": "aug", "en": "Aug"},
+    "mon.09": {"sv": "sep", "en": "Sep"},
+    "mon.10": {"sv": "okt", "en": "Oct"},
+    "mon.11": {"sv": "nov", "en": "Nov"},
+    "mon.12": {"sv": "dec", "en": "Dec"},
+    "case.new_hire": {"sv": "nyanställning", "en": "new hire"},
+    "case.personal_data_update": {"sv": "ändrade personuppgifter", "en": "personal data update"},
+    "case.name_change": {"sv": "namn- eller personnummerbyte", "en": "name or personnummer change"},
+    "case.employer_certificate": {"sv": "arbetsgivarintyg till a-kassa", "en": "employer certificate"},
+    "case.urgent_girovision": {"sv": "akututbetalning via Girovision", "en": "urgent payment via Girovision"},
+    "case.urgent_agresso": {"sv": "akututbetalning via Agresso", "en": "urgent payment via Agresso"},
+    "sev.info": {"sv": "info", "en": "info"},
+    "sev.low": {"sv": "låg", "en": "low"},
+    "sev.medium": {"sv": "medel", "en": "medium"},
+    "sev.high": {"sv": "hög", "en": "high"},
+    "sev.critical": {"sv": "kritisk", "en": "critical"},
     "pp": {"sv": "procentenheter", "en": "percentage points"},
     "area": {"sv": "Område", "en": "Area"},
     "measure": {"sv": "Mått", "en": "Measure"},
@@ -134,6 +157,12 @@ MESSAGES: dict[str, dict[str, str]] = {
               "The report holds aggregates only, no personal data.",
     },
 }
+
+
+def name(kind: str, code: str, lang: str) -> str:
+    """A code (case type, severity) in words when the catalogue has them, else the code itself."""
+    entry = MESSAGES.get(f"{kind}.{code}")
+    return entry[lang] if entry else code
 
 
 def message(key: str, lang: str, **values: object) -> str:

@@ -38,8 +38,8 @@ class Light(StrEnum):
 class Direction(StrEnum):
     """Whether a value at or above the target meets it (shares, volumes) or at or below it (9894 change)."""
 
-    higher = "higher"
-    lower = "lower"
+    at_least = "at_least"
+    at_most = "at_most"
 
 
 class Unit(StrEnum):

@@ -16,7 +16,7 @@ from servicepulse.domain.parameters import Parameters
 from .charts import bar_chart
 from .figures import Margins
 from .formatting import format_change, format_measure, format_money, format_number, format_percent
-from .messages import LANGUAGES, message
+from .messages import LANGUAGES, message, name
 from .model import Measure, Report, TrendPoint
 
 __all__ = ["render_html", "report_json", "to_plain"]
@@ -60,7 +60,7 @@ def render_html(report: Report, lang: str, parameters: Parameters, margins: Marg
         return message(key, lang, **values)
 
     def trend_chart(points: tuple[TrendPoint, ...], target: float | None = None) -> Any:
-        return bar_chart(points, target)
+        return bar_chart(points, target, height=22.0)
 
     template = _environment().get_template("report.html")
     return template.render(
@@ -72,6 +72,9 @@ def render_html(report: Report, lang: str, parameters: Parameters, margins: Marg
         num=lambda v, places=0: format_number(v, lang, places),
         money=lambda v: format_money(v, lang),
         chart=trend_chart,
+        backlog_chart=bar_chart(report.backlog_trend, None, width=240.0, height=48.0, gap=8.0),
+        name=lambda kind, code: name(kind, code, lang),
+        month_name=lambda month: message(f"mon.{month[5:]}", lang),
         margin=f"{format_number(margins.ratio * 100, lang)} {message('pp', lang)}",
         aged_days=parameters.value("gl.suspense_aged", "max_working_days"),
     )
