@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from servicepulse.domain.parameters import Parameters
+from servicepulse.domain.zone import STOCKHOLM
 
 from .figures import Rows
 from .period import Period
 
-__all__ = ["QUERIES", "query_parameters", "run_queries", "sql"]
+__all__ = ["QUERIES", "query_parameters", "run_queries", "sql", "today_in_stockholm"]
 
 QUERIES = (
     "queue_targets", "contact_queues", "email", "case_limits", "cases", "complaints", "complaint_backlog",
@@ -53,8 +54,4 @@ def run_queries(client: Any, period: Period, parameters: Parameters, customer: s
 
 def today_in_stockholm() -> date:
     """The Stockholm date (open 9894 items are aged up to it)."""
-    from datetime import datetime
-
-    from servicepulse.domain.zone import STOCKHOLM
-
     return datetime.now(STOCKHOLM).date()

@@ -327,6 +327,21 @@ def test_report_figures_lights_and_no_data(simulated: Simulated) -> None:
     assert "no data" in simulated.html_en.read_text(encoding="utf-8")
     assert 'lang="sv"' in html and "<script" not in html and "http://" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
+    # One month: the same figures as that month of the tertial's trend.
+    month = json.loads(pipe.cli("report", "--month", "2026-03", "--format", "json").stdout)
+    for m in month["measures"]:
+        (point,) = m["trend"]
+        assert _close(m["value"], point["value"]) and _close(m["value"], next(
+            p["value"] for p in measures[m["key"]]["trend"] if p["month"] == "2026-03")), m["key"]
+    # One customer: complaints, cases, 9894 and findings narrowed to it.
+    customer = report["complaints"][0]["customer"]
+    narrowed = json.loads(pipe.cli("report", "--tertial", TERTIAL, "--customer", customer, "--format", "json").stdout)
+    assert narrowed["customer"] == customer and narrowed["complaints"]
+    assert {c["customer"] for c in narrowed["complaints"]} == {customer}
+    assert {b["customer"] for b in narrowed["backlog"]} <= {customer}
+    # The contact centre is the whole administration's (ASA is a float sum: equal up to rounding).
+    assert [(q["queue"], q["offered"], q["service_level"]) for q in narrowed["queues"]] == [
+        (q["queue"], q["offered"], q["service_level"]) for q in report["queues"]]
     # No personal data: no agent, employee or registering staff id, no personnummer-shaped number.
     ids = {r[0] for r in pipe.rows("SELECT DISTINCT employee_id FROM payroll_lines LIMIT 200")}
     ids |= {r[0] for r in pipe.rows("SELECT DISTINCT agent_id FROM call_events WHERE agent_id IS NOT NULL LIMIT 200")}
@@ -426,3 +441,8 @@ def test_report_in_headless_chromium(simulated: Simulated, tmp_path: Path) -> No
     assert page.lights["email.within_deadline:payroll-service"] == "red"
     assert page.lights["complaints.acknowledged_in_time"] == "red"
     assert page.lights["productivity.payslips_per_fte"] == "none"
+    # The optional PDF: Chromium prints the same page.
+    pdf = ARTIFACTS / "report.pdf"
+    pdf.unlink(missing_ok=True)
+    simulated.pipeline.cli("report", "--tertial", TERTIAL, "--out", str(tmp_path / "r.html"), "--pdf", str(pdf))
+    assert pdf.read_bytes().startswith(b"%PDF")
