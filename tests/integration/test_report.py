@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -78,6 +79,11 @@ def simulated(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Ite
         pipe.start_worker()
         for table, count in expected.items():
             pipe.wait_for(_stored(pipe, table, count), timeout=150, what=f"{count} rows in {table}")
+        # Findings come after the rows: every closed run checked, then no new finding for a few seconds.
+        closed = "SELECT uniqExact(run_id) FROM payroll_runs FINAL WHERE status = 'closed'"
+        pipe.wait_for(lambda: pipe.scalar("SELECT uniqExact(run_id) FROM payroll_run_checks") >= pipe.scalar(closed),
+                      timeout=150, what="every closed payroll run checked")
+        pipe.wait_for(_settled(pipe, "SELECT count() FROM findings FINAL"), timeout=150, what="findings settled")
         staffing = workdir / "staffing.csv"
         staffing.write_text(STAFFING, encoding="utf-8")
         pipe.cli("staffing", str(staffing))
@@ -93,6 +99,19 @@ def simulated(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 def _stored(pipe: Pipeline, table: str, count: int) -> Callable[[], bool]:
     return lambda: bool(pipe.scalar(f"SELECT count() FROM {table} FINAL") >= count)
+
+
+def _settled(pipe: Pipeline, sql: str, quiet_s: float = 5.0) -> Callable[[], bool]:
+    """True once the count of `sql` has not changed for `quiet_s` seconds."""
+    seen: dict[str, Any] = {"count": None, "since": 0.0}
+
+    def check() -> bool:
+        count, now = pipe.scalar(sql), time.monotonic()
+        if count != seen["count"]:
+            seen["count"], seen["since"] = count, now
+        return bool(now - seen["since"] >= quiet_s)
+
+    return check
 
 
 def _close(a: float | None, b: float | None) -> bool:
