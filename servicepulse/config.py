@@ -22,6 +22,7 @@ __all__ = [
     "PayrollSettings",
     "ReadbackSettings",
     "RegistrySettings",
+    "ReportSettings",
     "RuleSettings",
     "Settings",
     "SinkSettings",
@@ -273,6 +274,26 @@ class RuleSettings(_Group):
     )
 
 
+class ReportSettings(_Group):
+    """The tertial report (`servicepulse report`): how close to a target counts as yellow, and the browser."""
+
+    ratio_margin: float = Field(
+        0.02, ge=0, le=1, description="A share target (service level, first-contact resolution, in time) missed by "
+        "at most this (0.02 = 2 percentage points) shows yellow, further off red",
+    )
+    per_fte_margin: float = Field(
+        0.05, ge=0, le=1, description="A productivity target (per full-time employee and month) missed by at most "
+        "this fraction of the target shows yellow, further off red",
+    )
+    change_margin: float = Field(
+        0.03, ge=0, le=1, description="The 9894 goal (change against the same period last year) missed by at most "
+        "this (0.03 = 3 percentage points) shows yellow, further off red",
+    )
+    chromium: str = Field(
+        "chromium", description="Headless Chromium used by `report --pdf` to print the page (a name on PATH or a path)"
+    )
+
+
 class LogSettings(_Group):
     format: str = Field("auto", description="auto (json unless a terminal), json or console")
     level: str = Field("INFO", description="Log level")
@@ -297,6 +318,7 @@ class Settings(BaseSettings):
     payroll: PayrollSettings = Field(default_factory=PayrollSettings)
     readback: ReadbackSettings = Field(default_factory=ReadbackSettings)
     rules: RuleSettings = Field(default_factory=RuleSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
     demo: bool = Field(
         False,
         validation_alias=AliasChoices("SERVICEPULSE_DEMO"),

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from . import admin, broker, controls, dashboards, health, ingest, query, rules, run, simulate
+from . import admin, broker, controls, dashboards, health, ingest, query, report, rules, run, simulate
 
 __all__ = ["app", "main"]
 
@@ -27,6 +27,7 @@ controls.register(app)
 rules.register(app)
 dashboards.register(app)
 health.register(app)
+report.register(app)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from servicepulse.schemas.events import CallEvent
 from tests.factories.faults import FaultReport
 from tests.factories.pipeline import Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 SIE_HEAD = """#FLAGGA 0
 #FORMAT PC8
