@@ -40,6 +40,8 @@ def client_config(settings: KafkaSettings) -> dict[str, Any]:
         conf["sasl.mechanism"] = settings.sasl_mechanism
         conf["sasl.username"] = settings.sasl_username or ""
         conf["sasl.password"] = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
+    if settings.ssl_ca_file is not None:
+        conf["ssl.ca.location"] = str(settings.ssl_ca_file)
     return conf
 
 

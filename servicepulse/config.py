@@ -81,6 +81,10 @@ class KafkaSettings(_Group):
     sasl_mechanism: str | None = Field(None, description="SASL mechanism when SASL is used")
     sasl_username: str | None = Field(None, description="SASL user")
     sasl_password: SecretStr | None = Field(None, description="SASL password")
+    ssl_ca_file: Path | None = Field(
+        None, description="CA certificate file (PEM) to verify the brokers with SSL or SASL_SSL; unset uses the "
+        "system's trust store"
+    )
     topics: Topics = Field(default_factory=Topics)
 
     @model_validator(mode="after")

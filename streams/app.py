@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 import faust
 
 from servicepulse.config import Settings
@@ -69,10 +71,16 @@ def build_app(settings: Settings, worker_index: int = 0) -> faust.App:
 
 
 def _credentials(settings: Settings) -> object | None:
+    """What Faust needs to reach the brokers as the confluent-kafka clients do: TLS with SSL and SASL_SSL (the CA
+    file, or the system's trust store), SASL credentials when a mechanism is set."""
     kafka = settings.kafka
-    if not kafka.sasl_mechanism:
-        return None
-    password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else ""
-    return faust.SASLCredentials(
-        username=kafka.sasl_username or "", password=password, mechanism=kafka.sasl_mechanism
-    )
+    tls = kafka.security_protocol.upper() in ("SSL", "SASL_SSL")
+    context = None
+    if tls:
+        cafile = str(kafka.ssl_ca_file) if kafka.ssl_ca_file is not None else None
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+    if kafka.sasl_mechanism:
+        password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else ""
+        return faust.SASLCredentials(username=kafka.sasl_username or "", password=password,
+                                     mechanism=kafka.sasl_mechanism, ssl_context=context)
+    return faust.SSLCredentials(context) if context is not None else None
