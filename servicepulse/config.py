@@ -246,6 +246,9 @@ class ReadbackSettings(_Group):
         600.0, ge=0, description="How long a closed payroll run's check waits for all its lines to be stored"
     )
     payroll_poll_s: float = Field(0.5, gt=0, description="Interval of that wait's polls of the stored line count")
+    lag_tick_s: float = Field(
+        15.0, gt=0, description="How often the leader samples the consumer group's lag into `consumer_lag`"
+    )
     dead_letter_tick_s: float = Field(
         5.0, gt=0, description="How often the leader reads stored dead letters back to raise `ops.dead_letters`"
     )

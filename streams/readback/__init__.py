@@ -21,6 +21,8 @@ The steps that read back, one module each:
   letter of every source and hour; one `ops.dead_letters` alert each, whichever worker stored the letters.
 - `alert_delivery`: the alert outbox, a timer on the leader (`ALERTS__DELIVERY_TICK_S`, 1 s) posting the stored
   alerts not yet delivered to team chat, recording each outcome in `alert_deliveries`.
+- `consumer_lag`: a timer on the leader (`READBACK__LAG_TICK_S`, 15 s) sampling the consumer group's lag from
+  the broker into `consumer_lag` for the pipeline-health dashboard (it reads Kafka, not the store).
 - `payroll_people`: the master-data load reads the stored bank-account hash back to date a change.
 
 Each query is a file in `sql/`, run by `queries` with server-side bound parameters (`{name:Type}`).
@@ -47,13 +49,14 @@ log = structlog.get_logger(__name__)
 def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     """Wire the read-back timers (SLA monitor, finance review, dead-letter alerts, alert delivery) and the payroll
     run check agent."""
-    from . import alert_delivery, dead_letter_alerts, finance_review, payroll_checks, sla_monitor
+    from . import alert_delivery, consumer_lag, dead_letter_alerts, finance_review, payroll_checks, sla_monitor
 
     sla_monitor.register(app, settings, codec)
     finance_review.register(app, settings, codec)
     payroll_checks.register(app, settings, codec)
     dead_letter_alerts.register(app, settings, codec)
     alert_delivery.register(app, settings, codec)
+    consumer_lag.register(app, settings, codec)
 
     # The leader-only timers run where the leader topic's one partition is assigned; say where after each
     # rebalance, so an operator (and the tests) can see that exactly one worker runs them.

@@ -367,6 +367,12 @@ def seed(pipeline: Pipeline) -> None:
                | _meta("dead-letters", i) for i, kind in enumerate(["undecodable", "invalid", "invalid"])]
     _insert(pipeline, "dead_letters", letters)
 
+    # Two lag samples of two partitions of one topic; the second partition never committed (lag NULL).
+    lag = [{"sampled_at": T0 + timedelta(minutes=m), "consumer_group": "g", "topic": "call-events", "partition": p,
+            "end_offset": end, "committed": committed, "lag": None if committed is None else end - committed}
+           for m, p, end, committed in ((0, 0, 100, 40), (0, 1, 7, None), (1, 0, 120, 115), (1, 1, 9, None))]
+    _insert(pipeline, "consumer_lag", lag)
+
 
 def _stockholm(t: datetime) -> datetime:
     """clickhouse-connect returns DateTime values without a zone as naive UTC."""
@@ -434,6 +440,11 @@ def test_panel_numbers_match_hand_computed_values(pipeline: Pipeline) -> None:
 
     findings = results[("finance.json", "Findings: postings to the suspense account (gl.suspense_posting)")]
     assert sorted(r[1] for r in findings) == ["C01:B1", "C02:B2"]
+
+    lag_now = results[("pipeline-health.json", "Consumer lag now, per partition")]
+    assert [(r[0], r[1], r[2], r[3], r[4]) for r in lag_now] == [("call-events", 0, 120, 115, 5),
+                                                                 ("call-events", 1, 9, None, None)]
+    assert [r[2] for r in results[("pipeline-health.json", "Consumer lag per topic")]] == [60, 5]
 
     main_runs = results[("payroll.json", "Closed main runs")]
     assert [(r[0], r[4], r[5], r[6], r[7], r[8]) for r in main_runs] == [("R1", 3, 3, 0, 50_000, 36_000)]

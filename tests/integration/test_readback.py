@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient
 from servicepulse.connectors.kafka import client_config, leader_topic
 from servicepulse.schemas.events import InvoicePosting, PostingKind
 from servicepulse.streams.readback import queries
-from tests.factories.pipeline import Pipeline
+from tests.factories.pipeline import Backend, Pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -96,3 +96,36 @@ def test_leader_only_timers_run_on_exactly_one_worker(pipeline: Pipeline) -> Non
     assert one_leader()
     # Reviewed on every worker, each would have sent it once: sent once, by the leader.
     assert _records(pipeline, kafka.topics.findings) == 1
+
+
+def test_the_leader_samples_consumer_lag_for_the_dashboard(pipeline: Pipeline, backend: Backend) -> None:
+    from servicepulse.schemas.events import CallEvent, CallEventType
+
+    producer = pipeline.producer()
+    sent = 40
+    for i in range(sent):
+        producer.send(CallEvent(event_id=f"lag-{i}", contact_id=f"lag-{i}", event_type=CallEventType.offered,
+                                channel="phone", queue="payroll-service", org="Lön & pension",
+                                occurred_at=datetime(2026, 3, 10, 9, tzinfo=UTC), source="test"))
+    producer.flush()
+    pipeline.start_worker(0, READBACK__LAG_TICK_S="1")
+    pipeline.wait_for(lambda: int(pipeline.scalar("SELECT count() FROM call_events")) >= sent, what="events stored")
+    topic = pipeline.settings.kafka.topics.call_events
+
+    def latest() -> list[tuple[int, int, int | None, int | None]]:
+        return [(int(p), int(e), c, lag) for p, e, c, lag in pipeline.rows(
+            "SELECT partition, argMax(end_offset, sampled_at), argMax(committed, sampled_at), argMax(lag, sampled_at) "
+            f"FROM consumer_lag WHERE topic = '{topic}' GROUP BY partition")]
+
+    if backend.name == "apache-kafka":
+        # True end offsets: every message counted, and the lag drains to 0 once the worker has committed.
+        pipeline.wait_for(lambda: sum(e for _, e, _, _ in latest()) == sent and all(lag == 0 for *_, lag in latest()),
+                          timeout=90, what="a lag sample showing every message consumed")
+    else:
+        # Tansu's end offsets can be off (the first offset of the last batch + 1): a sample must merely exist for
+        # every partition, with the group's committed offset.
+        pipeline.wait_for(lambda: len(latest()) == pipeline.settings.kafka.partitions
+                          and all(c is not None for _, _, c, _ in latest()),
+                          timeout=90, what="a lag sample with every partition committed")
+    groups = {str(g) for (g,) in pipeline.rows("SELECT DISTINCT consumer_group FROM consumer_lag")}
+    assert groups == {pipeline.settings.kafka.consumer_group}
