@@ -150,6 +150,13 @@ class EventProducer:
         self.produced += 1
         self._producer.poll(0)
 
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Deliver what can be delivered within `timeout_s`, drop the rest and stop librdkafka's threads (an
+        unclosed producer keeps reconnecting to a broker that is gone, and says so on stderr)."""
+        self._producer.flush(timeout_s)
+        self._producer.purge()
+        self._producer.close()
+
     def flush(self, timeout_s: float = 60.0) -> None:
         remaining = self._producer.flush(timeout_s)
         if remaining:

@@ -118,6 +118,7 @@ def pipeline(backend: Backend, tmp_path: Path, request: pytest.FixtureRequest) -
     try:
         yield pipe
     finally:
+        pipe.close_producers()
         pipe.stop_workers()
         if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
             print(pipe.worker_logs()[-6000:])

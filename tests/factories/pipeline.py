@@ -61,13 +61,16 @@ class Pipeline:
     settings: Settings
     workdir: Path
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    producers: list[EventProducer] = field(default_factory=list)
 
     @property
     def codec(self) -> WireCodec:
         return WireCodec(FileRegistry())
 
     def producer(self, **overrides: Any) -> EventProducer:
-        return EventProducer(self.settings.kafka, self.codec, **overrides)
+        producer = EventProducer(self.settings.kafka, self.codec, **overrides)
+        self.producers.append(producer)  # closed at teardown, while the broker still runs
+        return producer
 
     def client(self) -> Any:
         return connect(self.settings.clickhouse)
@@ -144,6 +147,11 @@ class Pipeline:
         skipped = sum(int(json.loads(line[line.index("{"):])["skipped"]) for line in self.worker_logs().splitlines()
                       if "replay guard skipped" in line)
         return stored_at_kill, skipped
+
+    def close_producers(self) -> None:
+        for producer in self.producers:
+            producer.close()
+        self.producers.clear()
 
     def stop_workers(self) -> None:
         for proc in self.workers:
