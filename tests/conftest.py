@@ -13,18 +13,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
-from servicepulse.config import DevstackSettings, load_settings
-from servicepulse.connectors.clickhouse import migrate
-from servicepulse.connectors.kafka import ensure_topics
+from servicepulse.config import DevstackSettings
 from servicepulse.devstack.kafka import missing_tools
 from servicepulse.devstack.stack import embedded_stack
-from tests.factories.pipeline import Backend, Pipeline, pipeline_env
+from tests.factories.pipeline import Backend, Pipeline, open_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -102,19 +99,7 @@ def _containers() -> Iterator[Backend]:
 
 @pytest.fixture
 def pipeline(backend: Backend, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Pipeline]:
-    name = "t" + uuid.uuid4().hex[:10]
-    env = pipeline_env(backend, name, tmp_path)
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        settings = load_settings()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    migrate(settings.clickhouse)
-    ensure_topics(settings.kafka)
-    pipe = Pipeline(env, settings, tmp_path)
+    pipe = open_pipeline(backend, tmp_path)
     try:
         yield pipe
     finally:

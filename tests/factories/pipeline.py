@@ -8,6 +8,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,3 +164,24 @@ class Pipeline:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def open_pipeline(backend: Backend, workdir: Path, **extra_env: str) -> Pipeline:
+    """A pipeline of its own on `backend`: settings read from its environment, database migrated, topics created."""
+    from servicepulse.config import load_settings
+    from servicepulse.connectors.clickhouse import migrate
+    from servicepulse.connectors.kafka import ensure_topics
+
+    env = pipeline_env(backend, "t" + uuid.uuid4().hex[:10], workdir) | extra_env
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        settings = load_settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    migrate(settings.clickhouse)
+    ensure_topics(settings.kafka)
+    return Pipeline(env, settings, workdir)
+

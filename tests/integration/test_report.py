@@ -5,11 +5,9 @@ reads "ingen data", and every figure of its JSON equals SQL run here directly on
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,15 +17,12 @@ from typing import Any
 
 import pytest
 
-from servicepulse.config import load_settings
-from servicepulse.connectors.clickhouse import migrate
-from servicepulse.connectors.kafka import ensure_topics
 from servicepulse.domain.parameters import default_parameters
 from servicepulse.report import Direction, traffic_light
 from servicepulse.report.formatting import format_change, format_money, format_number, format_percent
 from servicepulse.schemas.events import CallEvent, CaseEvent, Complaint, InvoicePosting, PayLine, PayrollRun
 from servicepulse.simulator import STOCKHOLM, SimConfig, Simulator
-from tests.factories.pipeline import Backend, Pipeline, pipeline_env
+from tests.factories.pipeline import Backend, Pipeline, open_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
@@ -53,19 +48,7 @@ def simulated(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """One pipeline for the module (the `pipeline` fixture's steps, module-scoped so the browser test reuses the
     simulated tertial): 12 days of March at 5 % volume, targets met except the planted breaches."""
     workdir = tmp_path_factory.mktemp("report")
-    name = "t" + uuid.uuid4().hex[:10]
-    env = pipeline_env(backend, name, workdir) | NO_MARGIN
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        settings = load_settings()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    migrate(settings.clickhouse)
-    ensure_topics(settings.kafka)
-    pipe = Pipeline(env, settings, workdir)
+    pipe = open_pipeline(backend, workdir, **NO_MARGIN)
     try:
         pipe.cli("simulate", "--days", str(DAYS), "--start", START, "--scale", str(SCALE), "--targets-met",
                  "--plant-breaches")
