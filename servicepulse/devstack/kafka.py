@@ -23,6 +23,7 @@ __all__ = [
     "ApacheKafkaBroker",
     "BrokerToolsMissing",
     "LocalBroker",
+    "cluster_id",
     "java_version",
     "local_broker",
     "missing_tools",
@@ -112,9 +113,16 @@ def resolve_jars(cache_dir: Path, timeout_s: float = 600.0) -> Path:
     return jars
 
 
-def _cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (what `kafka-storage random-uuid` does)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+def cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (what `kafka-storage random-uuid` does).
+
+    One id in 64 starts with "-", which StorageTool's argument parser reads as an option (`format -t -xyz` exits 1);
+    Kafka's own `Uuid.randomUuid()` draws again in that case, and so do we.
+    """
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 _LOG4J = """\
@@ -226,11 +234,18 @@ class ApacheKafkaBroker:
         if not (self.data_dir / "log" / "meta.properties").exists():
             done = subprocess.run(
                 self._java_command(java, jars, "kafka.tools.StorageTool", "format", "--standalone",
-                                   "-t", _cluster_id(), "-c", str(config)),
-                stdout=out, stderr=subprocess.STDOUT, timeout=120,
+                                   "-t", cluster_id(), "-c", str(config)),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120,
             )
+            if not isinstance(out, int):
+                out.write(done.stdout)
+                out.flush()
             if done.returncode != 0:
-                raise RuntimeError(f"formatting the Kafka log in {self.data_dir} failed (exit {done.returncode})")
+                # StorageTool's own words say why (a bad config, an unparsable argument): keep them in the error.
+                lines = done.stdout.decode(errors="replace").splitlines()
+                said = "\n".join(line for line in lines if not line.lstrip().startswith(("at ", "..."))).strip()[-1500:]
+                raise RuntimeError(f"formatting the Kafka log in {self.data_dir} failed (exit {done.returncode}): "
+                                   f"{said}")
             self.formatted = True
         started = time.monotonic()
         self._proc = subprocess.Popen(

@@ -78,3 +78,21 @@ def test_min_insync_replicas_cannot_exceed_the_replication_factor() -> None:
     assert KafkaSettings(replication_factor=3, min_insync_replicas=2).min_insync_replicas == 2
     with pytest.raises(ValueError, match="exceeds replication_factor"):
         KafkaSettings(replication_factor=1, min_insync_replicas=2)
+
+
+def test_cluster_ids_never_read_as_an_option() -> None:
+    """A CI run failed once: `StorageTool format -t -Xy...` exits 1. One random id in 64 starts with "-"."""
+    ids = [kafka.cluster_id() for _ in range(3000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert all(len(i) == 22 for i in ids) and len(set(ids)) == len(ids)
+
+
+def test_a_failed_format_says_why(tmp_path: Path) -> None:
+    """StorageTool's own message is in the error, not only its exit code."""
+    if kafka.missing_tools(DevstackSettings().kafka_cache_dir) is not None:
+        pytest.skip("no Java 17+ / Kafka jars here to run StorageTool")
+    broker = kafka.ApacheKafkaBroker(1, tmp_path / "k", DevstackSettings().kafka_cache_dir)
+    broker.sasl_users = {"admin": "x"}
+    broker.sasl_port = broker.port  # two listeners on one port: Kafka refuses the config
+    with pytest.raises(RuntimeError, match=r"(?s)formatting the Kafka log .* failed .*two listeners on the same port"):
+        broker.start()
