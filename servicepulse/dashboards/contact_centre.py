@@ -1,4 +1,4 @@
-"""Contact centre dashboard (contact-centre.json): calls, chats and e-mail per answer group (svarsgrupp): volumes, service level, ASA, first-contact resolution."""
+"""Contact centre dashboard (contact-centre.json): calls, chats and e-mail per answer group."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ DASHBOARD = Dashboard(
     file="contact-centre.json",
     uid="servicepulse-contact-centre",
     title="Contact centre",
-    description="Calls, chats and e-mail per answer group (svarsgrupp): volumes, service level, ASA, first-contact resolution.",
+    description=(
+        "Calls, chats and e-mail per answer group (svarsgrupp): volumes, service level, ASA, first-contact "
+        "resolution."
+    ),
     tags=("servicepulse", "operations", "contact-centre"),
     refresh="1m",
     time_from="now-7d",
@@ -20,7 +23,8 @@ DASHBOARD = Dashboard(
             "timeseries",
             "Offered, answered, abandoned — $queue",
             "offered_answered_abandoned",
-            "Contacts (phone and chat) offered to, answered in and abandoned from the answer group, per interval. One panel per selected answer group. Abandoned includes short abandons (≤ 5 s).",
+            "Contacts (phone and chat) offered to, answered in and abandoned from the answer group, per interval. One"
+            " panel per selected answer group. Abandoned includes short abandons (≤ 5 s).",
             w=8,
             h=8,
             unit="short",
@@ -31,7 +35,10 @@ DASHBOARD = Dashboard(
             "table",
             "Answer groups — selected period",
             "answer_groups_selected_period",
-            "Per answer group and channel over the selected period. Service level = answered within the answer group's threshold / offered, where offered excludes short abandons (thresholds from the table sla_queue_targets, written from the parameters file; see `servicepulse rules`). ASA = average speed of answer (mean wait of answered contacts).",
+            "Per answer group and channel over the selected period. Service level = answered within the answer "
+            "group's threshold / offered, where offered excludes short abandons (thresholds from the table "
+            "sla_queue_targets, written from the parameters file; see `servicepulse rules`). ASA = average speed of "
+            "answer (mean wait of answered contacts).",
             w=24,
             h=8,
             columns=(
@@ -45,7 +52,9 @@ DASHBOARD = Dashboard(
             "timeseries",
             "Service level per 15 minutes",
             "service_level_per_15_minutes",
-            "Phone calls answered within 60 s (120 s for vasby-direkt) / calls offered, short abandons (≤ 5 s) excluded; per answer group and 15-minute interval of the offer (Stockholm time). Computed from the answered and abandoned rows, which carry wait_ms. Target 85 % (red line).",
+            "Phone calls answered within 60 s (120 s for vasby-direkt) / calls offered, short abandons (≤ 5 s) "
+            "excluded; per answer group and 15-minute interval of the offer (Stockholm time). Computed from the "
+            "answered and abandoned rows, which carry wait_ms. Target 85 % (red line).",
             w=16,
             h=9,
             unit="percent",
@@ -60,7 +69,8 @@ DASHBOARD = Dashboard(
             "bargauge",
             "Service level — selected period",
             "service_level_selected_period",
-            "Phone service level per answer group over the whole selected period (same definition as the graph). Target 85 %.",
+            "Phone service level per answer group over the whole selected period (same definition as the graph). "
+            "Target 85 %.",
             w=8,
             h=9,
             unit="percent",
@@ -84,7 +94,9 @@ DASHBOARD = Dashboard(
             "timeseries",
             "Resolved at first contact",
             "resolved_at_first_contact",
-            "Share of ended contacts resolved at first contact, per answer group and Stockholm day (ended rows with resolved_first_contact set). Targets: contact centre 80 % (line), payroll service 95 %, manager support and pension group 100 %, Väsby Direkt ≥ 72 %.",
+            "Share of ended contacts resolved at first contact, per answer group and Stockholm day (ended rows with "
+            "resolved_first_contact set). Targets: contact centre 80 % (line), payroll service 95 %, manager support "
+            "and pension group 100 %, Väsby Direkt ≥ 72 %.",
             w=12,
             h=8,
             unit="percent",
@@ -100,7 +112,8 @@ DASHBOARD = Dashboard(
             "timeseries",
             "E-mails received vs answered",
             "e_mails_received_vs_answered",
-            "E-mails received and answered per Stockholm day in the selected answer groups. Target: every e-mail handled within one working day.",
+            "E-mails received and answered per Stockholm day in the selected answer groups. Target: every e-mail "
+            "handled within one working day.",
             w=16,
             h=8,
             unit="short",
@@ -110,7 +123,8 @@ DASHBOARD = Dashboard(
             "table",
             "E-mails per answer group",
             "e_mails_per_answer_group",
-            "E-mails received and answered per answer group over the selected period, and the mean time to answer (from the answered rows' wait_ms) in hours.",
+            "E-mails received and answered per answer group over the selected period, and the mean time to answer "
+            "(from the answered rows' wait_ms) in hours.",
             w=8,
             h=8,
         ),

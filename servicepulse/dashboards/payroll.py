@@ -1,15 +1,18 @@
-"""Payroll & pension dashboard (payroll.json): payroll runs, pay-line volumes and urgent payments per customer. Aggregates only: protected identity (skyddad identitet) means no employee-level data is shown here."""
+"""Payroll & pension dashboard (payroll.json): runs, pay-line volumes and urgent payments, aggregates only."""
 
 from __future__ import annotations
 
-from .panels import Column, Dashboard, Panel, Row, Variable
+from .panels import Column, Dashboard, Panel, Row
 
 DASHBOARD = Dashboard(
     module="payroll",
     file="payroll.json",
     uid="servicepulse-payroll",
     title="Payroll & pension",
-    description="Payroll runs, pay-line volumes and urgent payments per customer. Aggregates only: protected identity (skyddad identitet) means no employee-level data is shown here.",
+    description=(
+        "Payroll runs, pay-line volumes and urgent payments per customer. Aggregates only: protected identity"
+        " (skyddad identitet) means no employee-level data is shown here."
+    ),
     tags=("servicepulse", "payroll"),
     refresh="5m",
     time_from="now-90d",
@@ -61,7 +64,9 @@ DASHBOARD = Dashboard(
             "table",
             "Closed main runs",
             "closed_main_runs",
-            "Main runs (huvudkörningar) closed in the selected range: the header's line count, the pay lines actually received for the run (a difference means missing or extra lines), gross and net pay in SEK. Urgent runs usually pay one or two people, so their amounts would be individual pay: they are shown as counts only.",
+            "Main runs (huvudkörningar) closed in the selected range: the header's line count, the pay lines actually"
+            " received for the run (a difference means missing or extra lines), gross and net pay in SEK. Urgent runs"
+            " usually pay one or two people, so their amounts would be individual pay: they are shown as counts only.",
             w=24,
             h=9,
             columns=(
@@ -83,7 +88,8 @@ DASHBOARD = Dashboard(
             "barchart",
             "Urgent runs per customer",
             "urgent_runs_per_customer",
-            "Urgent payment runs closed in the selected range per customer (department / company) and payment channel. Lead-time targets: Girovision day 1–5, Agresso day 1–2.",
+            "Urgent payment runs closed in the selected range per customer (department / company) and payment "
+            "channel. Lead-time targets: Girovision day 1–5, Agresso day 1–2.",
             w=12,
             h=10,
             unit="short",

@@ -1,8 +1,8 @@
-"""Pipeline health dashboard (pipeline-health.json): ingestion rate per table, dead letters, alerts and findings."""
+"""Pipeline health dashboard (pipeline-health.json): ingestion, consumer lag, dead letters, alerts, findings."""
 
 from __future__ import annotations
 
-from .panels import Column, Dashboard, Panel, Row, Variable
+from .panels import Column, Dashboard, Panel, Row
 
 DASHBOARD = Dashboard(
     module="pipeline_health",
@@ -20,7 +20,9 @@ DASHBOARD = Dashboard(
             "timeseries",
             "Rows ingested per minute",
             "rows_ingested_per_minute",
-            "Rows written by the sink per table, as a per-minute rate (bucket count × 60 / bucket seconds), by the time the row was stored (_ingested_at, UTC). Physical rows — redeliveries that ReplacingMergeTree later collapses are counted here on purpose.",
+            "Rows written by the sink per table, as a per-minute rate (bucket count × 60 / bucket seconds), by the "
+            "time the row was stored (_ingested_at, UTC). Physical rows — redeliveries that ReplacingMergeTree later "
+            "collapses are counted here on purpose.",
             w=16,
             h=9,
             unit="short",
@@ -32,7 +34,8 @@ DASHBOARD = Dashboard(
             "table",
             "Stored rows and highest offset per topic",
             "stored_rows_and_highest_offset_per",
-            "From sink_watermarks (kept by materialized views in the same insert as the rows): rows stored and the highest Kafka offset written per table and topic, over all time. Not limited by the time range.",
+            "From sink_watermarks (kept by materialized views in the same insert as the rows): rows stored and the "
+            "highest Kafka offset written per table and topic, over all time. Not limited by the time range.",
             w=8,
             h=9,
         ),
@@ -41,7 +44,10 @@ DASHBOARD = Dashboard(
             "timeseries",
             "Consumer lag per topic",
             "consumer_lag_per_topic",
-            "Messages the consumer group has not yet committed, per topic (sum over partitions), sampled by the leader every READBACK__LAG_TICK_S from the broker's end offsets and the group's committed offsets. True lag on Apache Kafka; on the embedded Tansu broker the end offsets can be off, so there it is a hint. A partition never committed is left out, not counted as 0.",
+            "Messages the consumer group has not yet committed, per topic (sum over partitions), sampled by the "
+            "leader every READBACK__LAG_TICK_S from the broker's end offsets and the group's committed offsets. True "
+            "lag on Apache Kafka; on the embedded Tansu broker the end offsets can be off, so there it is a hint. A "
+            "partition never committed is left out, not counted as 0.",
             w=16,
             h=9,
             unit="short",
@@ -76,7 +82,9 @@ DASHBOARD = Dashboard(
             "table",
             "Dead letters — latest reasons",
             "dead_letters_latest_reasons",
-            "Per source topic, kind and stage in the selected range: count, first and last failure and the latest reason. The rejected payloads themselves are in dead_letters.payload for authorised staff; they are never shown here.",
+            "Per source topic, kind and stage in the selected range: count, first and last failure and the latest "
+            "reason. The rejected payloads themselves are in dead_letters.payload for authorised staff; they are "
+            "never shown here.",
             w=12,
             h=9,
         ),
@@ -85,7 +93,8 @@ DASHBOARD = Dashboard(
             "table",
             "Alerts",
             "alerts",
-            "Raised and resolved alerts in the selected range (read with FINAL: alerts are collapsed on deterministic ids), newest first.",
+            "Raised and resolved alerts in the selected range (read with FINAL: alerts are collapsed on deterministic"
+            " ids), newest first.",
             w=24,
             h=9,
             columns=(Column("state", color_text=True, value_colors=(("raised", "red"), ("resolved", "green"))),),
