@@ -2,7 +2,7 @@
 
 Grafana colours a panel from static steps in its JSON; the targets behind them (85 % answered within the
 threshold, 80 % resolved at first contact, 3 % fewer 9894 postings) are business parameters.
-`servicepulse dashboards sync` writes the steps from `servicepulse/domain/parameters.toml` (and an operator's
+`servicepulse dashboards generate` writes the steps from `servicepulse/domain/parameters.toml` (and an operator's
 override file), and a unit test fails when the shipped JSON and the parameters file disagree.
 """
 
