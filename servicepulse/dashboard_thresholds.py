@@ -2,7 +2,7 @@
 
 Grafana colours a panel from static steps in its JSON; the targets behind them (85 % answered within the
 threshold, 80 % resolved at first contact, 3 % fewer 9894 postings) are business parameters.
-`servicepulse dashboards sync` writes the steps from `servicepulse/domain/parameters.toml` (and an operator's
+`servicepulse dashboards generate` writes the steps from `servicepulse/domain/parameters.toml` (and an operator's
 override file), and a unit test fails when the shipped JSON and the parameters file disagree.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from servicepulse.domain.parameters import Parameters
 
-__all__ = ["THRESHOLDED_PANELS", "PanelThreshold", "apply_thresholds", "sync_dashboards"]
+__all__ = ["THRESHOLDED_PANELS", "PanelThreshold", "apply_thresholds", "sync_dashboards", "threshold_steps"]
 
 # Points below the target that still show amber where a panel has an amber band: near the target, not met.
 AMBER_BAND_POINTS = 5.0
@@ -63,6 +63,11 @@ def _steps(measure: str, target: float, amber: bool) -> list[dict[str, Any]]:
     return steps
 
 
+def threshold_steps(spec: PanelThreshold, parameters: Parameters) -> list[dict[str, Any]]:
+    """The colour steps of one listed panel under `parameters` (what the generator writes into the panel)."""
+    return _steps(spec.measure, _target_percent(parameters, spec.measure), spec.amber)
+
+
 def _threshold_blocks(node: Any) -> Iterator[dict[str, Any]]:
     """Every `thresholds` object with numeric steps inside a panel (defaults and overrides)."""
     if isinstance(node, dict):
@@ -84,7 +89,7 @@ def apply_thresholds(name: str, dashboard: dict[str, Any], parameters: Parameter
         spec = wanted.get(panel.get("title", ""))
         if spec is None:
             continue
-        steps = _steps(spec.measure, _target_percent(parameters, spec.measure), spec.amber)
+        steps = threshold_steps(spec, parameters)
         for block in _threshold_blocks(panel):
             if block["steps"] != steps:
                 block["steps"] = steps

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from servicepulse.dashboard_thresholds import THRESHOLDED_PANELS, apply_thresholds, sync_dashboards
+from servicepulse.dashboards import generate
 from servicepulse.domain.parameters import default_parameters
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
@@ -50,3 +51,16 @@ def test_a_changed_target_moves_the_colours(tmp_path: Path) -> None:
     fcr = next(p for p in dashboard["panels"] if p["title"] == "Resolved at first contact")
     assert [s["value"] for s in fcr["fieldConfig"]["defaults"]["thresholds"]["steps"]] == [None, 75.0]
     assert apply_thresholds("contact-centre.json", dashboard, stricter) == []  # applying twice changes nothing
+
+
+def test_the_generator_writes_the_changed_target() -> None:
+    base = default_parameters()
+    stricter = replace(base, sla_default=replace(base.sla_default, service_level=0.9))
+    dashboard = generate(stricter)["contact-centre.json"]
+    panel = next(p for p in dashboard["panels"] if p["title"] == "Service level — selected period")
+    assert [s["value"] for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]] == [None, 85.0, 90.0]
+    table = next(p for p in dashboard["panels"] if p["title"] == "Answer groups — selected period")
+    [override] = [o for o in table["fieldConfig"]["overrides"] if o["matcher"]["options"] == "service_level_pct"]
+    [steps] = [p["value"]["steps"] for p in override["properties"] if p["id"] == "thresholds"]
+    assert [s["value"] for s in steps] == [None, 90.0]
+    assert apply_thresholds("contact-centre.json", dashboard, stricter) == []
