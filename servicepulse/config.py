@@ -245,7 +245,13 @@ class ReadbackSettings(_Group):
     payroll_wait_for_lines_s: float = Field(
         600.0, ge=0, description="How long a closed payroll run's check waits for all its lines to be stored"
     )
-    payroll_poll_s: float = Field(0.5, gt=0, description="Interval of that wait's polls of the stored line count")
+    payroll_poll_s: float = Field(
+        0.5, gt=0, description="First interval of that wait's polls of the stored line count (it doubles up to "
+        "READBACK__PAYROLL_POLL_MAX_S)"
+    )
+    payroll_poll_max_s: float = Field(
+        5.0, gt=0, description="Longest interval between two polls of a waiting payroll run's stored line count"
+    )
     lag_tick_s: float = Field(
         15.0, gt=0, description="How often the leader samples the consumer group's lag into `consumer_lag`"
     )

@@ -8,7 +8,7 @@ the same ids from the same exact counts, and the alerts table (FINAL) collapses 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from servicepulse.domain.calendar import WorkingCalendar
@@ -99,6 +99,12 @@ class SlaMonitor:
                    lateness=timedelta(minutes=sl_rule["lateness_minutes"]), sl_rule=sl_rule,
                    email_rule=EMAIL_DEADLINE.using(parameters), case_rule=CASE_LEAD_TIME.using(parameters),
                    ack_rule=ACK_DEADLINE.using(parameters), backlog_rule=BACKLOG.using(parameters))
+
+    def snapshot(self) -> SlaMonitor:
+        """A copy to decide on, cheap whatever the history: the only containers changed in place are the
+        per-queue maps of `service_level` (one entry per answer group); every other state is replaced whole
+        by the pure rules (which copy what they change), and rules, calendar and states are immutable."""
+        return replace(self, decided_until=dict(self.decided_until), breaches=dict(self.breaches))
 
     def earliest_needed(self, queue_default: datetime) -> datetime:
         """Oldest bucket start the next service-level call needs."""

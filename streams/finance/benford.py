@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from servicepulse.domain.rules import Rule, build_finding
 from servicepulse.domain.zone import STOCKHOLM
@@ -19,7 +19,7 @@ from servicepulse.schemas.events import Finding, InvoicePosting, PostingKind
 
 from .rules import BENFORD
 
-__all__ = ["EXPECTED", "benford_findings", "conformity", "first_digit", "mad"]
+__all__ = ["EXPECTED", "benford_findings", "conformity", "first_digit", "mad", "population_finding"]
 
 EXPECTED = {d: math.log10(1 + 1 / d) for d in range(1, 10)}
 LEVELS = ((0.006, "close"), (0.012, "acceptable"), (0.015, "marginal"))
@@ -53,28 +53,37 @@ def benford_findings(postings: Iterable[InvoicePosting], rule: Rule = BENFORD,
     for (company, supplier), items in sorted(populations.items()):
         if len(items) < min_count:
             continue
-        counts = Counter(first_digit(p.amount_ore) for p in items)
-        value = mad(counts)
-        level = conformity(value)
-        if level != "nonconformity":
-            continue
-        first = min(p.posting_date for p in items)
-        last = max(p.posting_date for p in items)
-        who = "all suppliers" if supplier == "*" else f"supplier {supplier}"
-        share = {str(d): round(counts[d] / len(items), 4) for d in range(1, 10)}
-        worst = max(range(1, 10), key=lambda d: abs(share[str(d)] - EXPECTED[d]))
-        out.append(build_finding(
-            # One finding per population and year; a later run with more invoices replaces its evidence.
-            rule, key=(company, supplier, last.year),
-            subject_type="supplier_population", subject_id=f"{company}:{supplier}", company=company,
-            occurred_at=datetime.combine(last, time(12), STOCKHOLM), detected_at=now or datetime.now(STOCKHOLM),
-            summary=f"Supplier invoice amounts of {who} ({company}) do not follow Benford's law: MAD "
-                    f"{value:.4f} over {len(items)} invoices, digit {worst} at {share[str(worst)]:.1%}",
-            evidence={
-                "population": supplier, "n": len(items), "mad": round(value, 6), "level": level,
-                "observed": share, "expected": {str(d): round(EXPECTED[d], 4) for d in range(1, 10)},
-                "counts": {str(d): counts[d] for d in range(1, 10)}, "from": first.isoformat(), "to": last.isoformat(),
-                "thresholds": {"close": 0.006, "acceptable": 0.012, "marginal": 0.015},
-            },
-        ))
+        found = population_finding(rule, company, supplier, Counter(first_digit(p.amount_ore) for p in items),
+                                   len(items), min(p.posting_date for p in items),
+                                   max(p.posting_date for p in items), now)
+        if found is not None:
+            out.append(found)
     return out
+
+
+def population_finding(rule: Rule, company: str, supplier: str, counts: Counter[int], n: int, first: date,
+                       last: date, now: datetime | None = None) -> Finding | None:
+    """The finding of one population (`supplier` "*" for all of a company's suppliers) from its first-digit
+    counts, size and posting-date range, or None when it conforms. The finance review also calls this with
+    counts aggregated in ClickHouse."""
+    value = mad(counts)
+    level = conformity(value)
+    if level != "nonconformity":
+        return None
+    who = "all suppliers" if supplier == "*" else f"supplier {supplier}"
+    share = {str(d): round(counts[d] / n, 4) for d in range(1, 10)}
+    worst = max(range(1, 10), key=lambda d: abs(share[str(d)] - EXPECTED[d]))
+    return build_finding(
+        # One finding per population and year; a later run with more invoices replaces its evidence.
+        rule, key=(company, supplier, last.year),
+        subject_type="supplier_population", subject_id=f"{company}:{supplier}", company=company,
+        occurred_at=datetime.combine(last, time(12), STOCKHOLM), detected_at=now or datetime.now(STOCKHOLM),
+        summary=f"Supplier invoice amounts of {who} ({company}) do not follow Benford's law: MAD "
+                f"{value:.4f} over {n} invoices, digit {worst} at {share[str(worst)]:.1%}",
+        evidence={
+            "population": supplier, "n": n, "mad": round(value, 6), "level": level,
+            "observed": share, "expected": {str(d): round(EXPECTED[d], 4) for d in range(1, 10)},
+            "counts": {str(d): counts[d] for d in range(1, 10)}, "from": first.isoformat(), "to": last.isoformat(),
+            "thresholds": {"close": 0.006, "acceptable": 0.012, "marginal": 0.015},
+        },
+    )

@@ -9,7 +9,8 @@ repeated finding collapses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -18,7 +19,7 @@ from servicepulse.domain.parameters import Parameters, default_parameters
 from servicepulse.domain.rules import Rule
 from servicepulse.schemas.events import Finding, InvoicePosting
 
-from .benford import benford_findings
+from .benford import benford_findings, population_finding
 from .payments import duplicate_payments, likely_unidentified, new_supplier_four_eyes, refund_limit, split_invoices
 from .rules import (
     BENFORD,
@@ -31,7 +32,7 @@ from .rules import (
 )
 from .suspense import OpenItem, aged_findings
 
-__all__ = ["FinanceControls", "review"]
+__all__ = ["BenfordCounts", "FinanceControls", "benford_from_counts", "review"]
 
 
 @dataclass(frozen=True)
@@ -79,3 +80,42 @@ def review(postings: Sequence[InvoicePosting], first_seen: Mapping[tuple[str, st
         *benford_findings(postings, controls.benford, now),
         *aged_findings(items, controls.aged, today, now),
     ]
+
+
+@dataclass(frozen=True)
+class BenfordCounts:
+    """`ap.benford`'s input for one company and supplier id (None: invoices without one), aggregated in
+    ClickHouse: invoices at or above the minimum amount, per first digit 0-9, and their posting-date range."""
+
+    company: str
+    supplier: str | None
+    n: int
+    digits: tuple[int, ...]
+    first: date
+    last: date
+
+
+def benford_from_counts(groups: Iterable[BenfordCounts], rule: Rule = BENFORD,
+                        now: datetime | None = None) -> list[Finding]:
+    """The findings `benford_findings` gives on the postings these counts were aggregated from: the company's
+    population is the sum of its groups, a supplier's its own group (when `per_supplier` and it has an id)."""
+    populations: dict[tuple[str, str], list[BenfordCounts]] = {}
+    for g in groups:
+        populations.setdefault((g.company, "*"), []).append(g)
+        if rule["per_supplier"] and g.supplier:
+            populations.setdefault((g.company, g.supplier), []).append(g)
+    out = []
+    for (company, supplier), parts in sorted(populations.items()):
+        n = sum(g.n for g in parts)
+        if n < rule["min_count"]:
+            continue
+        counts: Counter[int] = Counter()
+        for g in parts:
+            for digit, count in enumerate(g.digits):
+                if count:
+                    counts[digit] += count
+        found = population_finding(rule, company, supplier, counts, n, min(g.first for g in parts),
+                                   max(g.last for g in parts), now)
+        if found is not None:
+            out.append(found)
+    return out

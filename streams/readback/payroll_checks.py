@@ -44,6 +44,7 @@ __all__ = [
     "RunCheck",
     "check_run",
     "closed_runs",
+    "lines_ready",
     "load_context",
     "register",
     "save_rerun",
@@ -65,14 +66,25 @@ def stored_line_count(client: Client, run: PayrollRun) -> int:
     return int(rows(client, "payroll_stored_lines", customer=run.customer, run_id=run.run_id)[0][0])
 
 
-def wait_for_lines(client: Client, run: PayrollRun, timeout_s: float, poll_s: float = 0.5) -> int:
-    """Lines of the run stored so far, waiting until they reach the closed header's line_count."""
+def lines_ready(client: Client, run: PayrollRun) -> bool:
+    """Are all the closed header's lines stored? Polled cheaply: the rows on the run's key without FINAL
+    bound the distinct lines from above, so below line_count the answer is no without the exact count,
+    which is read (FINAL) only once that bound reaches line_count."""
+    if run.line_count is None:
+        return True
+    rows_stored = int(rows(client, "payroll_line_rows", customer=run.customer, run_id=run.run_id)[0][0])
+    return rows_stored >= run.line_count and stored_line_count(client, run) >= run.line_count
+
+
+def wait_for_lines(client: Client, run: PayrollRun, timeout_s: float, poll_s: float = 0.5,
+                   max_poll_s: float = 5.0) -> int:
+    """Lines of the run stored (exact), waiting until they reach the closed header's line_count; the poll
+    interval doubles from poll_s up to max_poll_s."""
     deadline = _time.monotonic() + timeout_s
-    while True:
-        seen = stored_line_count(client, run)
-        if run.line_count is None or seen >= run.line_count or _time.monotonic() > deadline:
-            return seen
-        _time.sleep(poll_s)
+    while not lines_ready(client, run) and _time.monotonic() <= deadline:
+        _time.sleep(min(poll_s, max(0.01, deadline - _time.monotonic())))
+        poll_s = min(poll_s * 2, max_poll_s)
+    return stored_line_count(client, run)
 
 
 def _lines(client: Client, run: PayrollRun) -> list[Line]:
@@ -193,8 +205,8 @@ class _Checker:
         self._settings = settings
         self._clients = ThreadClients(settings.clickhouse)
 
-    def stored(self, run: PayrollRun) -> int:
-        return stored_line_count(self._clients.get(), run)
+    def ready(self, run: PayrollRun) -> bool:
+        return lines_ready(self._clients.get(), run)
 
     def check(self, run: PayrollRun) -> RunCheck:
         return check_run(self._clients.get(), run, wait_s=0,
@@ -206,6 +218,8 @@ class _Waiting:
     header: PayrollRun
     deadline: float
     messages: list[Any]
+    next_check: float = 0.0
+    interval: float = 0.0
 
 
 class PendingRuns:
@@ -282,13 +296,17 @@ def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
         while True:
             await asyncio.sleep(conf.payroll_poll_s)
             for waiting in pending.waiting():
-                await _check_when_ready(waiting, loop.time())
+                if loop.time() >= waiting.next_check:
+                    await _check_when_ready(waiting, loop.time())
 
     async def _check_when_ready(waiting: _Waiting, now: float) -> None:
         header = waiting.header
         try:
-            if (header.line_count is not None and now < waiting.deadline
-                    and await asyncio.to_thread(checker.stored, header) < header.line_count):
+            if now < waiting.deadline and not await asyncio.to_thread(checker.ready, header):
+                # Not yet: look again later, twice as late each time up to the cap (a main run's lines take
+                # minutes to arrive; a poll is cheap, but need not repeat every half second).
+                waiting.interval = min(max(waiting.interval * 2, conf.payroll_poll_s), conf.payroll_poll_max_s)
+                waiting.next_check = now + waiting.interval
                 return
             result = await asyncio.to_thread(checker.check, header)
             await send_all(output, codec, result.findings)

@@ -28,7 +28,7 @@ from ..contact.rules import PendingItem
 from ..emit import send_all
 from .queries import rows
 
-__all__ = ["SlaReader", "evaluate", "register", "unsent"]
+__all__ = ["SlaReader", "SlaTicker", "evaluate", "legacy_tick", "register", "unsent"]
 
 log = structlog.get_logger(__name__)
 
@@ -139,26 +139,51 @@ def evaluate(reader: SlaReader, monitor: SlaMonitor) -> list[Alert]:
     return out
 
 
+class SlaTicker:
+    """The monitor's state between ticks. `decide` runs one tick on a snapshot (blocking: run it in a thread)
+    and returns the alerts to send; `commit` keeps the snapshot once they are sent. A failed read or send is
+    retried on the next tick with the same state, so nothing is lost and nothing is raised twice."""
+
+    def __init__(self, reader: SlaReader, monitor: SlaMonitor) -> None:
+        self.reader, self.monitor = reader, monitor
+        self._candidate: SlaMonitor | None = None
+
+    def decide(self) -> list[Alert]:
+        self._candidate = None
+        candidate = self.monitor.snapshot()
+        alerts = unsent(self.reader, candidate)
+        self._candidate = candidate
+        return alerts
+
+    def commit(self) -> None:
+        if self._candidate is not None:
+            self.monitor, self._candidate = self._candidate, None
+
+
+def legacy_tick(reader: SlaReader, state: dict[str, SlaMonitor]) -> list[Alert]:
+    """The tick before `SlaMonitor.snapshot`: decide on a deep copy of the whole monitor (kept to compare;
+    `benchmarks/controls_full_scale.py`)."""
+    candidate = copy.deepcopy(state["monitor"])
+    alerts = unsent(reader, candidate)
+    state["monitor"] = candidate
+    return alerts
+
+
 def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     alerts_topic = app.topic(settings.kafka.topics.alerts, key_type=bytes, value_type=bytes)
-    reader = SlaReader(settings)
-    monitor = SlaMonitor.from_parameters(settings.parameters())
+    ticker = SlaTicker(SlaReader(settings), SlaMonitor.from_parameters(settings.parameters()))
 
     # The decisions run on event time: the tick only sets how soon after the data arrives an alert goes out.
     # One runner is enough (and two would raise every alert twice): the leader's.
     async def tick() -> None:
-        nonlocal monitor
-        # Decide on a copy and keep it only once its alerts are delivered: a failed read or send is retried
-        # on the next tick with the same state, so nothing is lost and nothing is raised twice.
-        candidate = copy.deepcopy(monitor)
         try:
-            alerts = await asyncio.to_thread(unsent, reader, candidate)
+            alerts = await asyncio.to_thread(ticker.decide)
             if alerts:
                 await send_all(alerts_topic, codec, alerts)
                 log.info("sla alerts", count=len(alerts), rules=sorted({a.rule_id for a in alerts}))
         except Exception as exc:  # ClickHouse not reachable yet, a migration missing, Kafka busy: next tick
             log.warning("sla monitor tick failed", error=repr(exc))
             return
-        monitor = candidate
+        ticker.commit()
 
     app.timer(settings.readback.sla_tick_s, on_leader=True, name="contact-sla-monitor")(tick)

@@ -27,6 +27,10 @@ VALUES: dict[str, object] = {
     "customer": "c1", "run_id": "r1", "pay_date": date(2026, 3, 25), "period": "2026-03",
     "first": date(2026, 1, 1), "last": date(2026, 12, 31), "ids": ["e1", "e2"],
     "hours": 24, "channel": "webhook:slack", "limit": 10,
+    "next_keys": ["invoice-postings:0"], "next_offsets": [1], "upto_keys": ["invoice-postings:0"], "upto_offsets": [9],
+    "keys": [("1040", "1930", date(2026, 3, 2), "e1")], "refs": [("1040", "123")], "amounts": [("1040", 100)],
+    "days": [("1040", date(2026, 3, 2), "A")], "suppliers": [("1040", "S1")], "first_invoice": "e1",
+    "history_from": date(2026, 1, 1), "min_amount": 1000, "companies": ["1040"],
 }
 
 

@@ -1,0 +1,302 @@
+"""The read-back controls at full scale: one finance review pass and one SLA tick, from scratch and incremental.
+
+    python benchmarks/controls_full_scale.py [--scale 1.0] [--skip-legacy]
+
+Loads into a fresh database (CLICKHOUSE_URL when set, else the embedded store) a Stockholm year of postings
+(domain.md: ~1.2 M supplier and ~1.7 M customer invoices, each with its payment: ~5.8 M rows) and a month of
+contact-centre events at full volume (the simulator's queues at scale 1: ~4,600 calls and chats and ~1,240
+e-mails a day, plus cases and complaints), generated in the store by `INSERT ... SELECT FROM numbers()`
+(column-oriented, no Kafka; each row carries a Kafka position, so the sink's watermark views fire as in
+production). Then it times, for the finance review and the SLA monitor:
+
+- from scratch: the first pass of a new leader (nothing sent yet, fresh state);
+- incremental: the next pass after one minute's worth of new rows (a handful of postings, ~20 call events).
+
+With `--skip-legacy` the pre-incremental path (the whole window into Python each pass, the deep-copied
+monitor) is not timed. Seconds per pass and peak RSS (this process; the store runs apart) are printed beside
+the goal, 1 s per pass; nothing is asserted: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, TypeVar
+
+from clickhouse_connect.driver.client import Client
+
+T = TypeVar("T")
+
+GOAL_S = 1.0
+START = "2025-03-01"  # a year of postings: 2025-03-01 .. 2026-02-28
+CALLS_START = "2026-02-01 00:00:00"  # a month of calls: February 2026 (28 days)
+POSTING_COLUMNS = ("event_id, kind, company, account, amount_ore, currency, posting_date, document_date, due_date, "
+                   "voucher_series, voucher_number, counterparty_id, counterparty_name, invoice_number, reference, "
+                   "text, registered_by, approved_by, recorded_at, source, _topic, _partition, _offset")
+# Luhn (modulus 10) check digit of the decimal string s, weights 2,1,2,... from the right: a valid OCR number.
+_LUHN = ("toString((10 - arraySum(arrayMap((d, i) -> if(i % 2 = 1, if(d * 2 > 9, d * 2 - 9, d * 2), d), "
+         "arrayMap(c -> toUInt8(reinterpretAsUInt8(c)) - 48, arrayReverse(splitByString('', {s}))), "
+         "arrayEnumerate(splitByString('', {s})))) % 10) % 10)")
+
+
+def ocr(expr: str) -> str:
+    s = f"toString({expr})"
+    return f"concat({s}, {_LUHN.format(s=s)})"
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(what: str, fn: Callable[[], T]) -> T:
+    t0 = time.perf_counter()
+    out = fn()
+    seconds = time.perf_counter() - t0
+    mark = "ok" if seconds <= GOAL_S else "over"
+    print(f"  {what:<58} {seconds:7.2f} s   (goal {GOAL_S:.0f} s: {mark})   peak RSS {rss_mib():6.0f} MiB",
+          flush=True)
+    return out
+
+
+def load_postings(client: Client, scale: float, offset_base: int, first: int = 0, days: int = 365,
+                  start: str = START) -> int:
+    """Supplier invoices with their payments, customer invoices with their bank payments; returns rows added."""
+    suppliers, customers = int(1_200_000 * scale * days / 365), int(1_700_000 * scale * days / 365)
+    if days < 365:  # a small batch: postings of the day `start`
+        suppliers, customers = max(1, suppliers), max(1, customers)
+    seq = f"({offset_base} + rowNumberInAllBlocks())"
+    kinds = [
+        # Supplier invoices: Benford-like amounts (log-uniform), 10 companies, 20,000 suppliers.
+        (suppliers, f"""
+         SELECT concat('si-', toString({first} + number)), 'supplier_invoice', toString(1000 + 10 * (number % 10)),
+                '2440', -toInt64(exp10(3 + 5 * ((cityHash64(number, 1) % 1000000) / 1000000))), 'SEK',
+                toDate('{start}') + intDiv(number * {days}, {suppliers}), NULL, NULL, 'LF',
+                toString({first} + number), concat('S', toString(cityHash64(number, 2) % 20000)),
+                concat('Leverantör ', toString(cityHash64(number, 2) % 20000), ' AB'),
+                concat('F', toString({first} + number)), NULL, NULL,
+                concat('R', toString(number % 40)), concat('A', toString(number % 50)),
+                toDateTime64(toDate('{start}') + intDiv(number * {days}, {suppliers}), 3) + toIntervalHour(9),
+                'agresso', 'invoice-postings', toInt32({seq} % 6), intDiv({seq}, 6)
+         FROM numbers({suppliers})"""),
+        # Their payments, 30 days later (payment runs: no registrar).
+        (suppliers, f"""
+         SELECT concat('op-', toString({first} + number)), 'outgoing_payment', toString(1000 + 10 * (number % 10)),
+                '2440', toInt64(exp10(3 + 5 * ((cityHash64(number, 1) % 1000000) / 1000000))), 'SEK',
+                toDate('{start}') + intDiv(number * {days}, {suppliers}) + 30, NULL, NULL, 'BET',
+                toString({first} + number), concat('S', toString(cityHash64(number, 2) % 20000)),
+                concat('Leverantör ', toString(cityHash64(number, 2) % 20000), ' AB'),
+                concat('F', toString({first} + number)), NULL, NULL, NULL, NULL,
+                toDateTime64(toDate('{start}') + intDiv(number * {days}, {suppliers}) + 30, 3) + toIntervalHour(10),
+                'agresso', 'invoice-postings', toInt32(({seq} + {suppliers}) % 6), intDiv({seq} + {suppliers}, 6)
+         FROM numbers({suppliers})"""),
+        # Customer invoices with a valid OCR reference.
+        (customers, f"""
+         SELECT concat('ci-', toString({first} + number)), 'customer_invoice', toString(1000 + 10 * (number % 10)),
+                '1510', toInt64(10000 + cityHash64(number, 3) % 2000000), 'SEK',
+                toDate('{start}') + intDiv(number * {days}, {customers}), NULL, NULL, 'KF',
+                toString({first} + number), concat('C', toString(number % 100000)), NULL,
+                toString({first} + number), {ocr(f"1000000 + {first} + number")}, NULL, NULL, NULL,
+                toDateTime64(toDate('{start}') + intDiv(number * {days}, {customers}), 3) + toIntervalHour(8),
+                'agresso', 'invoice-postings', toInt32(({seq} + 2 * {suppliers}) % 6),
+                intDiv({seq} + 2 * {suppliers}, 6)
+         FROM numbers({customers})"""),
+        # Their bank payments 20 days later; one in a thousand without a reference.
+        (customers, f"""
+         SELECT concat('ip-', toString({first} + number)), 'incoming_payment', toString(1000 + 10 * (number % 10)),
+                '1930', -toInt64(10000 + cityHash64(number, 3) % 2000000), 'SEK',
+                toDate('{start}') + intDiv(number * {days}, {customers}) + 20, NULL, NULL, NULL, NULL, NULL, NULL,
+                NULL, if(number % 1000 = 7, NULL, {ocr(f"1000000 + {first} + number")}), NULL, NULL, NULL,
+                toDateTime64(toDate('{start}') + intDiv(number * {days}, {customers}) + 20, 3) + toIntervalHour(7),
+                'bgmax', 'invoice-postings', toInt32(({seq} + 2 * {suppliers} + {customers}) % 6),
+                intDiv({seq} + 2 * {suppliers} + {customers}, 6)
+         FROM numbers({customers})"""),
+    ]
+
+    added = 0
+    for count, select in kinds:
+        # rowNumberInAllBlocks() numbers the rows of this one INSERT: offsets grow within every partition.
+        client.command(f"INSERT INTO invoice_postings ({POSTING_COLUMNS}) {select}")
+        added += count
+    return added
+
+
+def load_calls(client: Client, days: float, start: str, first: int, offset_base: int) -> int:
+    """Calls and chats (offered, answered or abandoned, ended) and e-mails (received, answered) of the
+    simulator's queues at scale 1, spread evenly over `days` from `start`."""
+    queues = [("payroll-service", "Lön & pension", 330, 0, 140), ("manager-support", "Lön & pension", 220, 0, 90),
+              ("pension-group", "Lön & pension", 160, 0, 70), ("kc-education", "Kontaktcenter", 950, 130, 260),
+              ("kc-social", "Kontaktcenter", 700, 90, 200), ("kc-city-planning", "Kontaktcenter", 480, 60, 160),
+              ("kc-parking", "Kontaktcenter", 900, 140, 210), ("vasby-direkt", "Väsby Direkt", 380, 50, 110)]
+    cols = ("event_id, contact_id, event_type, channel, queue, org, occurred_at, offered_at, wait_ms, handle_ms, "
+            "agent_id, resolved_first_contact, source, _topic, _partition, _offset")
+    added = 0
+    seconds = int(days * 86_400)
+    for qi, (queue, org, phone, chat, email) in enumerate(queues):
+        for channel, per_day in (("phone", phone), ("chat", chat)):
+            n = int(per_day * days)
+            if n == 0:
+                continue
+            base = f"{first} + {qi * 10_000_000} + {0 if channel == 'phone' else 5_000_000} + intDiv(number, 3)"
+            seq = f"({offset_base} + {added} + number)"
+            t0 = (f"toDateTime64('{start}', 3, 'UTC') "
+                  f"+ toIntervalMillisecond(intDiv(number, 3) * {seconds * 1000} / {n})")
+            wait = "toInt64(cityHash64(intDiv(number, 3), 5) % 90000)"
+            client.command(f"""
+                INSERT INTO call_events ({cols})
+                SELECT concat('{queue}-{channel[0]}', toString({base}), '-', toString(number % 3)),
+                       concat('{queue}-{channel[0]}', toString({base})),
+                       multiIf(number % 3 = 0, 'offered', number % 3 = 2, 'ended',
+                               {wait} > 80000, 'abandoned', 'answered'),
+                       '{channel}', '{queue}', '{org}',
+                       {t0} + toIntervalMillisecond(if(number % 3 = 0, 0, {wait} + if(number % 3 = 2, 240000, 0))),
+                       if(number % 3 = 0, NULL, {t0}), if(number % 3 = 0, NULL, {wait}),
+                       if(number % 3 = 2, 240000, NULL), NULL, if(number % 3 = 2, true, NULL), 'bench',
+                       'call-events', toInt32({seq} % 6), intDiv({seq}, 6)
+                FROM numbers({3 * n})""")
+            added += 3 * n
+        n = int(email * days)
+        base = f"{first} + {qi * 10_000_000} + 8_000_000 + intDiv(number, 2)"
+        seq = f"({offset_base} + {added} + number)"
+        t0 = f"toDateTime64('{start}', 3, 'UTC') + toIntervalMillisecond(intDiv(number, 2) * {seconds * 1000} / {n})"
+        client.command(f"""
+            INSERT INTO call_events ({cols})
+            SELECT concat('{queue}-e', toString({base}), '-', toString(number % 2)),
+                   concat('{queue}-e', toString({base})),
+                   if(number % 2 = 0, 'email_received', 'email_answered'), 'email', '{queue}', '{org}',
+                   {t0} + toIntervalHour(if(number % 2 = 0, 0, 2)), if(number % 2 = 0, NULL, {t0}), NULL, NULL, NULL,
+                   NULL, 'bench', 'call-events', toInt32({seq} % 6), intDiv({seq}, 6)
+            FROM numbers({2 * n})""")
+        added += 2 * n
+    return added
+
+
+def load_cases_and_complaints(client: Client, days: int) -> None:
+    n = int(210 * days)
+    client.command(f"""
+        INSERT INTO cases (event_id, case_id, event_type, case_type, unit, customer, occurred_at, source, _topic,
+                           _partition, _offset)
+        SELECT concat('case-', toString(intDiv(number, 2)), '-', toString(number % 2)),
+               concat('case-', toString(intDiv(number, 2))), if(number % 2 = 0, 'opened', 'closed'),
+               ['new_hire', 'personal_data_update', 'name_change', 'employer_certificate'][1 + intDiv(number, 2) % 4],
+               'payroll-service', 'Kund', toDateTime64('{CALLS_START}', 3, 'UTC')
+                 + toIntervalSecond(intDiv(number, 2) * {days * 86400} / {n} + if(number % 2 = 0, 0, 86400)),
+               'bench', 'cases', toInt32(number % 6), intDiv(number, 6)
+        FROM numbers({2 * n})""")
+    n = 18 * days
+    client.command(f"""
+        INSERT INTO complaints (event_id, complaint_id, event_type, occurred_at, customer, process, channel, category,
+                                source, _topic, _partition, _offset)
+        SELECT concat('cp-', toString(intDiv(number, 3)), '-', toString(number % 3)),
+               concat('cp-', toString(intDiv(number, 3))), ['registered', 'acknowledged', 'closed'][1 + number % 3],
+               toDateTime64('{CALLS_START}', 3, 'UTC')
+                 + toIntervalSecond(intDiv(number, 3) * {days * 86400} / {n} + (number % 3) * 7200),
+               'Kund', 'payroll', 'web', 'complaint', 'bench', 'complaints', toInt32(number % 6), intDiv(number, 6)
+        FROM numbers({3 * n})""")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--scale", type=float, default=1.0, help="share of a Stockholm year of postings")
+    parser.add_argument("--skip-legacy", action="store_true", help="do not time the pre-incremental path")
+    args = parser.parse_args()
+
+    from servicepulse.config import load_settings
+    from servicepulse.connectors.clickhouse import connect, migrate
+    from servicepulse.devstack.stack import embedded_stack
+
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        if not os.environ.get("CLICKHOUSE_URL"):
+            local = stack.enter_context(embedded_stack(Path(tmp) / "stack"))
+            os.environ["CLICKHOUSE_URL"] = local.clickhouse_url
+            os.environ.setdefault("KAFKA_BOOTSTRAP", local.bootstrap)
+        os.environ["CLICKHOUSE__DATABASE"] = "benchctl" + uuid.uuid4().hex[:8]
+        settings = load_settings()
+        migrate(settings.clickhouse)
+        client = connect(settings.clickhouse)
+
+        t0 = time.perf_counter()
+        postings = load_postings(client, args.scale, 0)
+        calls = load_calls(client, 28, CALLS_START, 0, 0)
+        load_cases_and_complaints(client, 28)
+        print(f"loaded {postings:,} postings and {calls:,} call events in {time.perf_counter() - t0:.1f} s "
+              f"(database {settings.clickhouse.database})", flush=True)
+
+        finance(client, settings, args, postings)
+        sla(client, settings, args, calls)
+
+
+def finance(client: Client, settings: Any, args: argparse.Namespace, offset: int) -> None:
+    from servicepulse.streams.readback.finance_review import FinanceReviewer
+
+    print("finance review (a Stockholm year of postings; window: 45 days, customer invoices 145 days)")
+    batch_day = "2026-02-28"  # the year's last day: its payments (30 days on) fall on the newest posting date
+
+    def run(reviewer: FinanceReviewer) -> Callable[[], list[Any]]:
+        def one_pass() -> list[Any]:
+            found, alerts = reviewer.pass_once()
+            reviewer.mark_sent(found, alerts)  # as the timer does once they are sent
+            return found
+        return one_pass
+
+    def one_minute() -> None:
+        # One minute of a working day: ~5 supplier and ~7 customer invoices with their payments.
+        nonlocal offset
+        offset += load_postings(client, 1 / 365 / 600, offset + 1, first=10_000_000 + offset, days=1,
+                                start=batch_day)
+
+    if not args.skip_legacy:
+        legacy = FinanceReviewer(settings, lambda: client, incremental=False)
+        found = timed("legacy: first pass (whole window into Python)", run(legacy))
+        print(f"    {len(found):,} findings to send")
+        one_minute()
+        found = timed("legacy: next pass after one minute of postings", run(legacy))
+        print(f"    {len(found):,} new findings to send")
+    reviewer = FinanceReviewer(settings, lambda: client)
+    found = timed("incremental: first pass (from scratch)", run(reviewer))
+    print(f"    {len(found):,} findings to send")
+    one_minute()
+    found = timed("incremental: next pass after one minute of postings", run(reviewer))
+    print(f"    {len(found):,} new findings to send")
+    timed("incremental: next pass, nothing new", run(reviewer))
+
+
+def sla(client: Client, settings: Any, args: argparse.Namespace, offset: int) -> None:
+    from servicepulse.streams.contact.monitor import SlaMonitor
+    from servicepulse.streams.readback.sla_monitor import SlaReader, SlaTicker
+
+    print("SLA tick (a month of calls at full volume)")
+    minute = 0
+
+    def one_minute() -> None:
+        nonlocal offset, minute
+        offset += load_calls(client, 1 / 1440, f"2026-03-01 08:{minute:02d}:00", 90_000_000 + offset, offset + 1)
+        minute += 1
+
+    if not args.skip_legacy:
+        from servicepulse.streams.readback.sla_monitor import legacy_tick
+
+        state = {"monitor": SlaMonitor.from_parameters(settings.parameters())}
+        reader = SlaReader(settings)
+        alerts = timed("legacy: first tick (fresh monitor, deep copy)", lambda: legacy_tick(reader, state))
+        print(f"    {len(alerts):,} alerts")
+        one_minute()
+        timed("legacy: next tick after one minute of calls", lambda: legacy_tick(reader, state))
+    ticker = SlaTicker(SlaReader(settings), SlaMonitor.from_parameters(settings.parameters()))
+    alerts = timed("incremental: first tick (fresh monitor)", ticker.decide)
+    ticker.commit()
+    print(f"    {len(alerts):,} alerts")
+    one_minute()
+    alerts = timed("incremental: next tick after one minute of calls", ticker.decide)
+    ticker.commit()
+    timed("incremental: next tick, nothing new", ticker.decide)
+
+
+if __name__ == "__main__":
+    main()
