@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import getpass
 import io
@@ -168,7 +169,7 @@ def read_review_csv(text: str) -> tuple[list[CsvRow], list[tuple[int, str]]]:
     for record in reader:
         line = reader.line_num
         if None in record:
-            errors.append((line, f"{len(record[None])} value(s) more than the header's columns"))  # type: ignore[index]
+            errors.append((line, f"{len(record[None])} value(s) more than the header's columns"))
             continue
         values = {str(k).strip(): (v or "").strip() for k, v in record.items()}
         if not any(values.values()):
@@ -224,7 +225,8 @@ def _produce(events: Sequence[FindingReview | SampleReview], wait: bool, timeout
 
 
 def _print(columns: list[str], rows: list[list[Any]], fmt: Format) -> None:
-    from .query import OutputFormat, _print as print_rows
+    from .query import OutputFormat
+    from .query import _print as print_rows
 
     print_rows(columns, rows, OutputFormat(fmt.value))
 
@@ -257,10 +259,8 @@ def show_finding(finding_id: str = typer.Argument(..., help="finding_id")) -> No
     if not result.result_rows:
         fail(f"no finding {finding_id!r}", EXIT_REFUSED)
     finding = dict(zip(result.column_names, result.result_rows[0], strict=True))
-    try:
+    with contextlib.suppress(TypeError, ValueError):
         finding["evidence_json"] = json.loads(finding["evidence_json"])
-    except (TypeError, ValueError):
-        pass
     reviews = client.query(
         "SELECT reviewed_at, reviewer, verdict, cause, note, source FROM finding_reviews FINAL "
         "WHERE finding_id = {id:String} ORDER BY reviewed_at, review_id", parameters={"id": finding_id})
@@ -302,7 +302,8 @@ def review_finding(
         fail(f"{exc}: nothing recorded", EXIT_REFUSED)
     _produce([event], wait, timeout)
     console.print(f"review {event.review_id} of {finding_id} recorded: {event.verdict.value}"
-                  + (f", cause {event.cause}" if event.cause else "") + (f", note {event.note!r}" if event.note else ""))
+                  + (f", cause {event.cause}" if event.cause else "")
+                  + (f", note stored as {event.note!r}" if event.note else ""))
 
 
 def _review_csv(path: Path, reviewer: str | None, causes: Mapping[str, Any], version: int, wait: bool,

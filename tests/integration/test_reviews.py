@@ -33,7 +33,8 @@ def _dicts(pipe: Pipeline, sql: str) -> list[dict[str, Any]]:
 def test_reviews_through_the_cli_reach_views_and_report(pipeline: Pipeline) -> None:
     pipe = pipeline
     producer = pipe.producer()
-    findings = [_finding("f-neg", "payroll.negative_net", "A1001"), _finding("f-dup", "payroll.duplicate_line", "A1002"),
+    findings = [_finding("f-neg", "payroll.negative_net", "A1001"),
+                _finding("f-dup", "payroll.duplicate_line", "A1002"),
                 _finding("f-prot", "payroll.negative_net", "SKYDD-0a1b2c")]
     for f in findings:
         producer.send(f)
@@ -116,7 +117,7 @@ def test_reviews_through_the_cli_reach_views_and_report(pipeline: Pipeline) -> N
     for cause, n in pipe.rows(f"SELECT l.c, count() FROM findings AS f FINAL JOIN {latest} AS l "
                               "ON l.finding_id = f.finding_id WHERE l.v = 'confirmed' GROUP BY l.c"):
         want_causes.setdefault(cause, {"findings": 0, "samples": 0})["findings"] += n
-    for cause, n in pipe.rows("SELECT argMax(cause, reviewed_at) AS c, argMax(result, reviewed_at) AS r "
+    for cause, _result in pipe.rows("SELECT argMax(cause, reviewed_at) AS c, argMax(result, reviewed_at) AS r "
                               "FROM sample_reviews FINAL GROUP BY run_id, document HAVING r = 'error'"):
         want_causes.setdefault(cause, {"findings": 0, "samples": 0})["samples"] += 1
     got_causes = {r["cause"]: {"findings": r["findings"], "samples": r["samples"]} for r in report["error_causes"]}
