@@ -4,7 +4,10 @@ review views, the tertial report's review section against direct SQL, and the em
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,3 +168,35 @@ def test_auditor_reads_audit_views_and_nothing_restricted(pipeline: Pipeline) ->
     assert pipe.scalar("SELECT count() FROM findings WHERE finding_id = 'forged'") == 0
     pipe.env["CLICKHOUSE__AUDITOR_PASSWORD"] = "wrong"
     assert pipe.cli("sql", "--user", "auditor", "SELECT 1", check=False).returncode != 0
+
+
+_PARSE = r"""
+import json, sys
+import chdb
+out = []
+for statement in json.load(sys.stdin):
+    literal = "'" + statement.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    try:
+        chdb.query("SELECT formatQuery(" + literal + ")", "JSONCompact")
+        out.append("ok")
+    except Exception as exc:
+        out.append(str(exc)[:300])
+json.dump(out, sys.stdout)
+"""
+
+
+def test_auditor_sql_parses_in_clickhouse() -> None:
+    """deploy/clickhouse/auditor.sql in ClickHouse's own parser (chdb `formatQuery`, in a child process: the store
+    server owns the engine in the test processes); nothing is executed, chdb has no access management."""
+    text = (Path(__file__).resolve().parents[2] / "deploy" / "clickhouse" / "auditor.sql").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+    statements = [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    done = subprocess.run([sys.executable, "-c", _PARSE], input=json.dumps(statements), capture_output=True,
+                          text=True, timeout=120, check=True)
+    results = json.loads(done.stdout)
+    failed = [(s[:80], r) for s, r in zip(statements, results, strict=True) if r != "ok"]
+    assert len(statements) > 40 and not failed, failed
+    # The parser does refuse what is not SQL: the check can fail.
+    broken = subprocess.run([sys.executable, "-c", _PARSE], input=json.dumps(["GRANT SELEKT ON x TO y"]),
+                            capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(broken.stdout) != ["ok"]
