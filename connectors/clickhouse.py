@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import struct
 import threading
@@ -195,6 +196,13 @@ def write_reference_tables(client: Client, parameters: Parameters, today: dateti
                          for t in parameters.targets.values()))
     _replace_rows(client, "finance_suspense_accounts", ("account", "role", "note"),
                   sorted((account, role, note) for account, (role, note) in parameters.suspense_accounts.items()))
+    _replace_rows(client, "review_causes", ("code", "version", "label_sv", "label_en"),
+                  sorted((code, parameters.review_causes_version, sv, en)
+                         for code, (sv, en) in parameters.review_causes.items()))
+    _replace_rows(client, "rule_versions_in_force", ("rule_id", "version", "parameters_json"),
+                  sorted((r.rule_id, r.version, json.dumps({p.name: p.plain() for p in r.parameters}, sort_keys=True,
+                                                           ensure_ascii=False, default=str))
+                         for r in parameters.rules.values()))
 
 
 def dedup_token(table: str, ranges: Sequence[tuple[str, int, int, int]]) -> str:

@@ -35,6 +35,7 @@ __all__ = [
     "DeadLetterKind",
     "Event",
     "Finding",
+    "FindingReview",
     "InvoicePosting",
     "PayCategory",
     "PayLine",
@@ -42,6 +43,9 @@ __all__ = [
     "PayrollRunKind",
     "PayrollRunStatus",
     "PostingKind",
+    "ReviewVerdict",
+    "SampleResult",
+    "SampleReview",
     "Severity",
 ]
 
@@ -58,7 +62,7 @@ INT64_MAX = 2**63 - 1
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 # Integer fields stored as Int32 (every other int is Int64).
-INT32_FIELDS = frozenset({"rule_version", "source_partition"})
+INT32_FIELDS = frozenset({"rule_version", "source_partition", "cause_list_version"})
 # Strings and bytes: no table has a limit, but a value this long is never a real field of these events.
 STRING_MAX = 64 * 1024
 # JSON documents and raw payloads carry more; a Kafka message is 1 MiB by default.
@@ -447,6 +451,69 @@ class DeadLetter(Event):
         return f"{self.source_topic}:{self.source_partition}".encode()
 
 
+# --------------------------------------------------------------------------- reviews
+
+
+class ReviewVerdict(StrEnum):
+    confirmed = "confirmed"
+    false_positive = "false_positive"
+    needs_info = "needs_info"
+
+
+class FindingReview(Event):
+    """An auditor's conclusion on a finding; append-only: the latest review of a finding is its status."""
+
+    schema_name = "FindingReview"
+    topic_attr = "finding_reviews"
+    topic_key = "finding_id"
+
+    review_id: str = Field(min_length=1, description="Deterministic id of this review (finding, reviewer, time ...)")
+    finding_id: str = Field(min_length=1, description="The finding reviewed (findings.finding_id)")
+    rule_id: str = Field(min_length=1, description="Rule of that finding")
+    verdict: ReviewVerdict = Field(description="confirmed, false_positive or needs_info")
+    cause: str | None = Field(None, description="Cause code (review_causes); required when confirmed")
+    cause_list_version: int = Field(ge=0, description="Version of the cause list the code was taken from")
+    note: str | None = Field(None, description="Free text, reduced (personal_data.redact_free_text) before it is sent")
+    reviewer: str = Field(min_length=1, description="Who reviewed: a staff user name, never a personnummer")
+    reviewed_at: AwareDatetime = Field(description="When the review was recorded")
+    source: str = Field("cli", description="cli, or csv:<file name> for a batch")
+
+    @field_validator("note", "reviewer")
+    @classmethod
+    def _no_personnummer(cls, value: str | None) -> str | None:
+        return redact(value) if value else value
+
+
+class SampleResult(StrEnum):
+    ok = "ok"
+    error = "error"
+
+
+class SampleReview(Event):
+    """An auditor's result for one sampled pay document (stickprov): OK, or an error with its cause."""
+
+    schema_name = "SampleReview"
+    topic_attr = "sample_reviews"
+    topic_key = "run_id"
+
+    review_id: str = Field(min_length=1, description="Deterministic id of this review")
+    run_id: str = Field(min_length=1, description="Payroll run the sample was drawn from (payroll_samples.run_id)")
+    document: str = Field(min_length=1, description="The sampled pay document: anstid, or a protected person's "
+                          "pseudonym, as in payroll_samples.documents")
+    result: SampleResult = Field(description="ok or error")
+    cause: str | None = Field(None, description="Cause code (review_causes); required for an error")
+    cause_list_version: int = Field(ge=0, description="Version of the cause list the code was taken from")
+    note: str | None = Field(None, description="Free text, reduced (personal_data.redact_free_text) before it is sent")
+    reviewer: str = Field(min_length=1, description="Who reviewed: a staff user name, never a personnummer")
+    reviewed_at: AwareDatetime = Field(description="When the review was recorded")
+    source: str = Field("cli", description="cli")
+
+    @field_validator("note", "reviewer")
+    @classmethod
+    def _no_personnummer(cls, value: str | None) -> str | None:
+        return redact(value) if value else value
+
+
 EVENT_MODELS: tuple[type[Event], ...] = (
     CallEvent,
     InvoicePosting,
@@ -457,4 +524,6 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     Alert,
     DeadLetter,
     CaseEvent,
+    FindingReview,
+    SampleReview,
 )

@@ -57,6 +57,8 @@ class Topics(_Group):
     alerts: str = Field("alerts", description="Raised and resolved alerts for team chat")
     dead_letters: str = Field("dead-letters", description="Input that could not be decoded or validated")
     cases: str = Field("cases", description="Payroll & pension cases opened and closed (lead times)")
+    finding_reviews: str = Field("finding-reviews", description="Auditors' reviews of findings (append-only)")
+    sample_reviews: str = Field("sample-reviews", description="Auditors' results for sampled pay documents")
 
 
 class KafkaSettings(_Group):
@@ -136,6 +138,12 @@ class ClickHouseSettings(_Group):
     reader_password: SecretStr | None = Field(
         None, description="Password of the embedded store's read-only dashboard user (refused writes and the "
         "restricted tables); unset means there is no such user")
+    auditor_user: str = Field("auditor", description="Name of the embedded store's read-only auditor user (audit_* and "
+                              "v_* views; refused writes, payroll_people_restricted, payroll_lines and dead_letters)")
+    auditor_password: SecretStr | None = Field(
+        None, description="Password of the embedded store's auditor user, and the one `servicepulse sql --user "
+        "auditor` sends; unset means `auditor` on a development store (bound to loopback, `default` without a "
+        "password) and no auditor user anywhere else")
     embedded_max_body_mib: int = Field(256, ge=1, description="Embedded store: largest request body accepted, MiB "
                                        "(larger is refused with 413)")
     embedded_max_decompressed_mib: int = Field(

@@ -19,9 +19,11 @@ from servicepulse.schemas.events import (
     DeadLetterKind,
     Event,
     Finding,
+    FindingReview,
     InvoicePosting,
     PayLine,
     PayrollRun,
+    SampleReview,
 )
 
 __all__ = [
@@ -76,6 +78,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("alerts", Alert),
         TableSpec("dead_letters", DeadLetter),
         TableSpec("cases", CaseEvent),
+        TableSpec("finding_reviews", FindingReview),
+        TableSpec("sample_reviews", SampleReview),
     )
 }
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from . import admin, broker, controls, dashboards, health, ingest, query, report, rules, run, simulate
+from . import admin, broker, controls, dashboards, findings, health, ingest, query, report, rules, run, simulate
 
 __all__ = ["app", "main"]
 
@@ -28,6 +28,7 @@ rules.register(app)
 dashboards.register(app)
 health.register(app)
 report.register(app)
+findings.register(app)
 
 
 def main() -> None:

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import typer
+from pydantic import SecretStr
 from rich.table import Table
+
+from servicepulse.config import ClickHouseSettings
 
 from .common import fail, settings_and_logging
 
-__all__ = ["register"]
+__all__ = ["as_user", "register"]
 
 
 class OutputFormat(StrEnum):
@@ -55,15 +60,42 @@ def _print(columns: list[str], rows: list[list[Any]], fmt: OutputFormat) -> None
         Console().print(table)
 
 
+def as_user(settings: ClickHouseSettings, user: str) -> ClickHouseSettings:
+    """The store settings with `user`'s credentials: the auditor (`CLICKHOUSE__AUDITOR_USER`) with
+    CLICKHOUSE__AUDITOR_PASSWORD, else the development store's default; any other user with
+    SERVICEPULSE_SQL_PASSWORD (empty when unset)."""
+    from servicepulse.devstack.store_server import DEV_AUDITOR_PASSWORD
+
+    if user == settings.auditor_user:
+        if settings.auditor_password is not None:
+            password = settings.auditor_password.get_secret_value()
+        elif settings.url is None:
+            password = DEV_AUDITOR_PASSWORD  # the embedded store on this machine: its development default
+        else:
+            raise ValueError(f"set CLICKHOUSE__AUDITOR_PASSWORD to query {settings.url_or_embedded()} as {user}")
+    else:
+        password = os.environ.get("SERVICEPULSE_SQL_PASSWORD", "")
+    url = urlsplit(settings.url_or_embedded())
+    netloc = f"{quote(user, safe='')}@{url.hostname}" + (f":{url.port}" if url.port else "")
+    if ":" in (url.hostname or ""):
+        netloc = f"{quote(user, safe='')}@[{url.hostname}]" + (f":{url.port}" if url.port else "")
+    return settings.model_copy(update={"url": urlunsplit(url._replace(netloc=netloc)),
+                                       "password": SecretStr(password)})
+
+
 def sql(
     query: str = typer.Argument(..., help="SQL; tables live in the servicepulse database"),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table, tsv or json"),
+    user: str | None = typer.Option(None, "--user", "-u", envvar="SERVICEPULSE_SQL_USER",
+                                    help="Query as this store user, e.g. auditor (docs/auditors.md); default: the "
+                                    "pipeline's own credentials"),
 ) -> None:
     from servicepulse.connectors.clickhouse import connect
 
     settings = settings_and_logging()
     try:
-        result = connect(settings.clickhouse).query(query)
+        store = settings.clickhouse if user is None else as_user(settings.clickhouse, user)
+        result = connect(store).query(query)
     except Exception as exc:
         fail(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
     _print(list(result.column_names), [list(r) for r in result.result_rows], fmt)

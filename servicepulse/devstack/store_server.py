@@ -7,6 +7,7 @@ import base64
 import contextlib
 import hmac
 import io
+import ipaddress
 import json
 import re
 import signal
@@ -33,7 +34,17 @@ import zstandard
 
 from servicepulse.config import ClickHouseSettings
 
-__all__ = ["RESTRICTED_TABLES", "StoreLimits", "StoreServer", "StoreUser", "main", "users_from_settings"]
+__all__ = [
+    "AUDITOR_DENIED_TABLES",
+    "DEV_AUDITOR_PASSWORD",
+    "RESTRICTED_TABLES",
+    "StoreLimits",
+    "StoreServer",
+    "StoreUser",
+    "auditor_password",
+    "main",
+    "users_from_settings",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +56,13 @@ _DEFAULT_MAX_DECOMPRESSED_BYTES = 1024 * _MIB
 _DEFAULT_MAX_THREADS = 32
 # Tables only the writing user may read: personal data of protected persons (see docs/auditors.md).
 RESTRICTED_TABLES = frozenset({"payroll_people_restricted"})
+# Tables the auditor may not read besides those: anstid of protected persons (pay lines; findings reference them by
+# keyed hash instead) and raw payloads and keys as a source sent them (dead letters; `audit_dead_letters` has the
+# rest). The auditor reads the audit_* and v_* views instead, as the server role of deploy/clickhouse/auditor.sql.
+AUDITOR_DENIED_TABLES = RESTRICTED_TABLES | frozenset({"payroll_lines", "dead_letters"})
+# The auditor's password on a development store only: one bound to loopback whose `default` user has no password
+# either (anyone on the machine can already read everything there). Anywhere else CLICKHOUSE__AUDITOR_PASSWORD.
+DEV_AUDITOR_PASSWORD = "auditor"
 # Seconds stop() waits for in-flight queries before closing the engine under them.
 _DRAIN_TIMEOUT_S = 30.0
 _DEFAULT_SESSION_TIMEOUT_S = 60.0
@@ -145,6 +163,9 @@ class StoreUser:
     password: str
     readonly: bool = False
     denied_tables: frozenset[str] = frozenset()
+    # Denied by exact name (a word or quoted name of the query), so `dead_letters` can be denied while the view
+    # `audit_dead_letters` stays readable; `denied_tables` matches anywhere in the text.
+    denied_names: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -697,6 +718,15 @@ def _check_user_query(user: StoreUser, sql: bytes) -> None:
     for table in user.denied_tables:
         if table.lower().encode() in lowered:
             raise _ClickHouseError.new(497, "ACCESS_DENIED", f"{user.name}: Not enough privileges to read {table}")
+    if user.denied_names:
+        for match in _TOKEN_RE.finditer(sql):
+            if match.lastgroup not in ("word", "quoted"):
+                continue
+            name = match.group().decode("utf-8", "replace")
+            if match.lastgroup == "quoted":
+                name = name[1:-1]
+            if name.lower() in user.denied_names:
+                raise _ClickHouseError.new(497, "ACCESS_DENIED", f"{user.name}: Not enough privileges to read {name}")
     if not user.readonly:
         return
     if _READER_REFUSED_FUNCTIONS.search(sql):
@@ -948,16 +978,40 @@ class StoreServer:
         log.info("store_server_stopped", data_dir=str(self._data_dir))
 
 
-def users_from_settings(settings: ClickHouseSettings) -> list[StoreUser]:
-    """The store's users from the settings: none (an open store, as before) unless a password is set; the
-    read-only dashboard user only with its own password."""
+def auditor_password(settings: ClickHouseSettings, host: str | None = None) -> str | None:
+    """The auditor's password: CLICKHOUSE__AUDITOR_PASSWORD, else the development default on a store bound to
+    loopback (`host`, default CLICKHOUSE__EMBEDDED_HOST) whose `default` user has no password; else None (no
+    auditor user)."""
+    if settings.auditor_password is not None:
+        return settings.auditor_password.get_secret_value()
+    bind = host if host is not None else settings.embedded_host
+    if settings.password is None and _is_loopback(bind):
+        return DEV_AUDITOR_PASSWORD
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def users_from_settings(settings: ClickHouseSettings, host: str | None = None) -> list[StoreUser]:
+    """The store's users from the settings: `default` (without a password unless one is set), the read-only
+    dashboard user only with its own password, and the read-only auditor (see `auditor_password`). A store with
+    no password set anywhere and bound to another address than loopback has no users (open, as before)."""
     users = []
-    if settings.password is not None or settings.reader_password is not None:
+    auditor = auditor_password(settings, host)
+    if settings.password is not None or settings.reader_password is not None or auditor is not None:
         default = settings.password.get_secret_value() if settings.password is not None else ""
         users.append(StoreUser("default", default))
     if settings.reader_password is not None:
         users.append(StoreUser(settings.reader_user, settings.reader_password.get_secret_value(), readonly=True,
                                denied_tables=RESTRICTED_TABLES))
+    if auditor is not None:
+        users.append(StoreUser(settings.auditor_user, auditor, readonly=True, denied_tables=RESTRICTED_TABLES,
+                               denied_names=AUDITOR_DENIED_TABLES))
     return users
 
 
@@ -979,7 +1033,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     limits = StoreLimits(conf.embedded_max_body_mib * _MIB, conf.embedded_max_decompressed_mib * _MIB,
                          conf.embedded_max_threads)
-    users = users_from_settings(conf)
+    users = users_from_settings(conf, args.host)
 
     stop_requested = threading.Event()
 

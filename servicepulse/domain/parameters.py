@@ -95,6 +95,9 @@ class Parameters:
     targets: Mapping[str, Parameter] = field(default_factory=dict)
     # Suspense accounts followed to clearing: account -> (role, note); written to `finance_suspense_accounts`.
     suspense_accounts: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # Review cause codes -> (Swedish label, English label), and the version of that list; written to `review_causes`.
+    review_causes: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    review_causes_version: int = 0
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Parameters:
         return self  # immutable, like its parts
@@ -190,8 +193,18 @@ def _parse_default(doc: dict[str, Any], label: str) -> Parameters:
                for name, spec in doc.get("targets", {}).items()}
     accounts = {str(account): (str(body.get("role", "")), str(body.get("note", "")))
                 for account, body in doc.get("finance", {}).get("suspense_accounts", {}).items()}
+    causes_doc = dict(doc.get("review_causes", {}))
+    causes_version = int(causes_doc.pop("version", 0))
+    causes = {}
+    for code, labels in causes_doc.items():
+        if not isinstance(labels, dict) or not labels.get("sv") or not labels.get("en"):
+            raise ParameterError(f"{label}: review_causes.{code} must be {{ sv = ..., en = ... }}")
+        causes[str(code)] = (str(labels["sv"]), str(labels["en"]))
+    if causes and causes_version < 1:
+        raise ParameterError(f"{label}: review_causes has no version")
     return Parameters(opens, closes, default, MappingProxyType(queues), MappingProxyType(rules), (label,),
-                      MappingProxyType(sources), MappingProxyType(targets), MappingProxyType(accounts))
+                      MappingProxyType(sources), MappingProxyType(targets), MappingProxyType(accounts),
+                      MappingProxyType(causes), causes_version)
 
 
 def _parameter(name: str, spec: Any, where: str) -> Parameter:
@@ -252,7 +265,7 @@ def _apply_override(base: Parameters, doc: dict[str, Any], label: str) -> Parame
         targets[name] = replace(targets[name], value=_freeze(value), source=OVERRIDE_FILE)
     return Parameters(opens, closes, default, MappingProxyType(queues), MappingProxyType(rules),
                       (*base.files, label), MappingProxyType(sources), MappingProxyType(targets),
-                      base.suspense_accounts)
+                      base.suspense_accounts, base.review_causes, base.review_causes_version)
 
 
 @lru_cache(maxsize=1)

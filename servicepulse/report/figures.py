@@ -18,12 +18,14 @@ from .model import (
     DeadLetterRow,
     Direction,
     EmailRow,
+    ErrorCauseRow,
     FindingRow,
     Light,
     Measure,
     ProductivityRow,
     QueueRow,
     Report,
+    ReviewStatusRow,
     SampleRow,
     SuspenseRow,
     TrendPoint,
@@ -35,6 +37,9 @@ __all__ = ["ALL_TARGET", "Margins", "Rows", "build_report", "ratio", "traffic_li
 
 Rows = Mapping[str, Sequence[Mapping[str, Any]]]
 """Query name (the .sql file's stem) -> its rows as column -> value mappings."""
+
+REVIEW_COLUMNS = ("findings", "reviewed", "confirmed", "false_positive", "needs_info", "open")
+"""The counts of a review status row, in the order of `ReviewStatusRow`."""
 
 ALL_TARGET = 1.0
 """Targets written "all" in the service agreements (every e-mail, every complaint, every case in time)."""
@@ -291,4 +296,10 @@ def build_report(rows: Rows, period: Period, margins: Margins, today: date, cust
                       for r in rows["samples"]),
         dead_letters=tuple(DeadLetterRow(str(r["source"]), str(r["kind"]), _int(r, "dead_letters"))
                            for r in rows["dead_letters"]),
+        review_status=tuple(ReviewStatusRow(str(r["rule_id"]), *(_int(r, c) for c in REVIEW_COLUMNS))
+                            for r in rows.get("review_status", ())),
+        error_causes=tuple(ErrorCauseRow(str(r["cause"]), str(r.get("label_sv") or r["cause"]),
+                                         str(r.get("label_en") or r["cause"]), _int(r, "findings"),
+                                         _int(r, "samples"), _int(r, "errors"))
+                           for r in rows.get("error_causes", ())),
     )

@@ -13,12 +13,14 @@ __all__ = [
     "DeadLetterRow",
     "Direction",
     "EmailRow",
+    "ErrorCauseRow",
     "FindingRow",
     "Light",
     "Measure",
     "ProductivityRow",
     "QueueRow",
     "Report",
+    "ReviewStatusRow",
     "SampleRow",
     "SuspenseRow",
     "TrendPoint",
@@ -169,6 +171,31 @@ class DeadLetterRow:
 
 
 @dataclass(frozen=True)
+class ReviewStatusRow:
+    """Review status of one rule's findings: findings = reviewed + open; open includes needs_info."""
+
+    rule_id: str
+    findings: int
+    reviewed: int
+    confirmed: int
+    false_positive: int
+    needs_info: int
+    open: int
+
+
+@dataclass(frozen=True)
+class ErrorCauseRow:
+    """Errors found (confirmed findings, sampled documents in error) with one cause."""
+
+    cause: str
+    label_sv: str
+    label_en: str
+    findings: int
+    samples: int
+    errors: int
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything the report shows; aggregate figures only, never a person."""
 
@@ -192,3 +219,5 @@ class Report:
     findings: tuple[FindingRow, ...]
     samples: tuple[SampleRow, ...]
     dead_letters: tuple[DeadLetterRow, ...]
+    review_status: tuple[ReviewStatusRow, ...] = ()
+    error_causes: tuple[ErrorCauseRow, ...] = ()

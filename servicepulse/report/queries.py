@@ -18,7 +18,7 @@ __all__ = ["QUERIES", "query_parameters", "run_queries", "sql", "today_in_stockh
 QUERIES = (
     "queue_targets", "contact_queues", "email", "case_limits", "cases", "complaints", "complaint_backlog",
     "productivity_payslips", "productivity_invoices", "business_targets", "suspense_postings", "suspense_open",
-    "findings", "samples", "dead_letters",
+    "findings", "samples", "dead_letters", "review_status", "error_causes",
 )
 
 

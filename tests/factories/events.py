@@ -13,9 +13,11 @@ from servicepulse.schemas.events import (
     DeadLetter,
     Event,
     Finding,
+    FindingReview,
     InvoicePosting,
     PayLine,
     PayrollRun,
+    SampleReview,
 )
 
 T0 = datetime(2026, 3, 12, 9, 15, 30, 250000, tzinfo=UTC)
@@ -50,4 +52,9 @@ def examples() -> list[Event]:
                   unit="payroll-service", customer="Socialförvaltningen", occurred_at=T0, source="test"),
         DeadLetter(source_topic="call-events", source_partition=2, source_offset=17, kind="undecodable",
                    reason="bad", stage="sink:call_events", source_key=b"k", payload=b"\x00\x01", failed_at=T0),
+        FindingReview(review_id="rv1", finding_id="f1", rule_id="payroll.negative_net", verdict="confirmed",
+                      cause="registration_error", cause_list_version=1, note="*** 2026-03", reviewer="auditor1",
+                      reviewed_at=T0, source="cli"),
+        SampleReview(review_id="sr1", run_id="SOC-2026-03-main", document="A1001", result="error",
+                     cause="wrong_pay_type", cause_list_version=1, note=None, reviewer="auditor1", reviewed_at=T0),
     ]

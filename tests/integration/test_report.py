@@ -48,7 +48,9 @@ def simulated(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """One pipeline for the module (the `pipeline` fixture's steps, module-scoped so the browser test reuses the
     simulated tertial): 12 days of March at 5 % volume, targets met except the planted breaches."""
     workdir = tmp_path_factory.mktemp("report")
-    pipe = open_pipeline(backend, workdir, **NO_MARGIN)
+    # The finance review every 2 s (default 60): its findings are all in before the 5 s quiet the fixture waits
+    # for, not in the middle of the tests (a race the CLI reviews below made visible).
+    pipe = open_pipeline(backend, workdir, **NO_MARGIN, READBACK__FINANCE_INTERVAL_S="2")
     try:
         pipe.cli("simulate", "--days", str(DAYS), "--start", START, "--scale", str(SCALE), "--targets-met",
                  "--plant-breaches")
@@ -67,6 +69,13 @@ def simulated(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Ite
         pipe.wait_for(lambda: pipe.scalar("SELECT uniqExact(run_id) FROM payroll_run_checks") >= pipe.scalar(closed),
                       timeout=150, what="every closed payroll run checked")
         pipe.wait_for(_settled(pipe, "SELECT count() FROM findings FINAL"), timeout=150, what="findings settled")
+        # An auditor's verdicts, through the CLI and the worker: one finding confirmed, one a false positive.
+        first, second = (r[0] for r in pipe.rows(
+            f"SELECT finding_id FROM findings FINAL WHERE {PERIOD.format(c='occurred_at')} "
+            "ORDER BY finding_id LIMIT 2"))
+        pipe.cli("findings", "review", first, "--verdict", "confirmed", "--cause", "registration_error",
+                 "--reviewer", "test", "--wait")
+        pipe.cli("findings", "review", second, "--verdict", "false_positive", "--reviewer", "test", "--wait")
         staffing = workdir / "staffing.csv"
         staffing.write_text(STAFFING, encoding="utf-8")
         pipe.cli("staffing", str(staffing))
@@ -252,6 +261,34 @@ def expected_figures(pipe: Pipeline) -> dict[str, Any]:
     for r in _dicts(pipe, f"SELECT source_topic, kind, count() AS n FROM dead_letters "
                           f"WHERE {PERIOD.format(c='failed_at')} GROUP BY source_topic, kind"):
         fig[f"dead_letter.{r['source_topic']}.{r['kind']}"] = r["n"]
+    latest = """(SELECT finding_id, argMax(verdict, (reviewed_at, review_id)) AS v,
+                        argMax(cause, (reviewed_at, review_id)) AS c FROM finding_reviews FINAL GROUP BY finding_id)"""
+    for r in _dicts(pipe, f"""
+            SELECT f.rule_id AS rule_id, count() AS findings,
+                   countIf(l.v IN ('confirmed', 'false_positive')) AS reviewed, countIf(l.v = 'confirmed') AS confirmed,
+                   countIf(l.v = 'false_positive') AS false_positive, countIf(l.v = 'needs_info') AS needs_info,
+                   countIf(l.v IN ('', 'needs_info')) AS open
+            FROM findings AS f FINAL LEFT JOIN {latest} AS l ON l.finding_id = f.finding_id
+            WHERE {PERIOD.format(c='f.occurred_at')} GROUP BY rule_id"""):
+        for col in ("findings", "reviewed", "confirmed", "false_positive", "needs_info", "open"):
+            fig[f"review.{r['rule_id']}.{col}"] = r[col]
+    for r in _dicts(pipe, f"""
+            SELECT l.c AS cause, count() AS n FROM findings AS f FINAL JOIN {latest} AS l ON l.finding_id = f.finding_id
+            WHERE l.v = 'confirmed' AND {PERIOD.format(c='f.occurred_at')} GROUP BY cause"""):
+        fig[f"error_cause.{r['cause']}.findings"] = r["n"]
+    for r in _dicts(pipe, f"""
+            SELECT c AS cause, count() AS n FROM (
+                SELECT run_id, argMax(cause, reviewed_at) AS c, argMax(result, reviewed_at) AS res
+                FROM sample_reviews FINAL GROUP BY run_id, document) AS s
+            JOIN (SELECT run_id, any(pay_date) AS pay_date FROM payroll_runs FINAL GROUP BY run_id) AS r
+                ON r.run_id = s.run_id
+            WHERE res = 'error' AND {PERIOD.format(c='r.pay_date')} GROUP BY cause"""):
+        fig[f"error_cause.{r['cause']}.samples"] = r["n"]
+    for k in [k for k in fig if k.startswith("error_cause.") and k.endswith((".findings", ".samples"))]:
+        cause = k.split(".")[1]
+        fig.setdefault(f"error_cause.{cause}.findings", 0)
+        fig.setdefault(f"error_cause.{cause}.samples", 0)
+        fig[f"error_cause.{cause}.errors"] = fig[f"error_cause.{cause}.findings"] + fig[f"error_cause.{cause}.samples"]
     return fig
 
 
@@ -265,11 +302,13 @@ def report_figures(report: dict[str, Any]) -> dict[str, Any]:
                 ("complaints", "complaint", ("customer", "process")), ("backlog", "backlog_customer", ("customer",)),
                 ("productivity", "productivity", ("month", "kind")), ("suspense", "suspense", ("company",)),
                 ("findings", "finding", ("rule_id", "severity")), ("samples", "sample", ("method",)),
-                ("dead_letters", "dead_letter", ("source", "kind")))
+                ("dead_letters", "dead_letter", ("source", "kind")), ("review_status", "review", ("rule_id",)),
+                ("error_causes", "error_cause", ("cause",)))
     for section, prefix, ids in sections:
         for row in report[section]:
             key = ".".join([prefix, *(str(row[i]) for i in ids)])
-            values = {c: v for c, v in row.items() if c not in ids and c != "org" and c != "threshold_s"}
+            values = {c: v for c, v in row.items()
+                      if c not in ids and c not in ("org", "threshold_s", "label_sv", "label_en")}
             if len(values) == 1 and prefix in ("backlog_customer", "finding", "dead_letter"):
                 fig[key] = next(iter(values.values()))
             else:
