@@ -17,7 +17,7 @@ from typing import Any
 
 import typer
 
-from servicepulse.domain.personal_data import redact_free_text
+from servicepulse.domain.personal_data import redact
 from servicepulse.domain.rules import stable_id
 from servicepulse.schemas.events import FindingReview, ReviewVerdict, SampleResult, SampleReview
 
@@ -102,7 +102,8 @@ def finding_review(finding_id: str, rule_id: str, verdict: str, cause: str | Non
                    reviewer: str | None, causes: Mapping[str, Any], causes_version: int,
                    reviewed_at: datetime | None = None, source: str = "cli") -> FindingReview:
     """The review event, or ReviewRefused: unknown verdict or cause, a confirmed verdict without a cause. The note is
-    reduced by `redact_free_text` (no personnummer, no names) before it goes anywhere."""
+    has every personnummer masked before it goes anywhere. The auditor's own words stay readable (what the review
+    is for); `redact_free_text`, made for remittance text from outside, would mask every ordinary word."""
     try:
         chosen = ReviewVerdict(verdict.strip())
     except ValueError:
@@ -111,7 +112,7 @@ def finding_review(finding_id: str, rule_id: str, verdict: str, cause: str | Non
     code = _cause(cause, causes, chosen is ReviewVerdict.confirmed, "a confirmed finding")
     who = _reviewer(reviewer)
     when = reviewed_at or datetime.now(UTC)
-    text = redact_free_text(note.strip()) if note and note.strip() else None
+    text = redact(note.strip()) if note and note.strip() else None
     return FindingReview(
         review_id=stable_id("finding-review", finding_id, chosen.value, code, text, who, when.isoformat()),
         finding_id=finding_id, rule_id=rule_id, verdict=chosen, cause=code, cause_list_version=causes_version,
@@ -139,7 +140,7 @@ def sample_review(run_id: str, document: str, result: str, cause: str | None, no
     code = _cause(cause, causes, chosen is SampleResult.error, "a document in error")
     who = _reviewer(reviewer)
     when = reviewed_at or datetime.now(UTC)
-    text = redact_free_text(note.strip()) if note and note.strip() else None
+    text = redact(note.strip()) if note and note.strip() else None
     return SampleReview(
         review_id=stable_id("sample-review", run_id, document, chosen.value, code, text, who, when.isoformat()),
         run_id=run_id, document=document, result=chosen, cause=code, cause_list_version=causes_version, note=text,

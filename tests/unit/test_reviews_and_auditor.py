@@ -68,6 +68,7 @@ def test_a_review_note_never_carries_a_personnummer_and_ids_are_stable() -> None
                             CAUSES, 3, WHEN)
     assert review.verdict is ReviewVerdict.confirmed and review.cause_list_version == 3
     assert review.note is not None and "9876" not in review.note and "1234" in review.note
+    assert review.note.startswith("lönart 1234 fel för")  # the auditor's own words stay readable
     again = finding_review("f1", "r", "confirmed", "wrong_pay_type", f"lönart 1234 fel för {PERSONNUMMER}", "ann",
                            CAUSES, 3, WHEN)
     assert again.review_id == review.review_id  # the same review sent twice collapses in the table
