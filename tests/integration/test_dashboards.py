@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from servicepulse.domain.parameters import load_parameters
 from servicepulse.domain.zone import STOCKHOLM
 from tests.factories.pipeline import Pipeline
 
@@ -27,9 +28,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
 EXPECTED = {"contact-centre.json", "finance.json", "payroll.json", "pipeline-health.json", "payment-controls.json",
             "complaints.json", "lead-times.json", "productivity.json", "reviews.json"}
-# reviews.json reads the findings-review views; until they are in the schema its panels are not run here.
 REVIEWS = "reviews.json"
-REVIEW_VIEWS = ("v_review_status_by_rule", "v_error_causes_monthly")
 DATASOURCE = {"type": "grafana-clickhouse-datasource", "uid": "clickhouse"}
 
 # The dashboard range the queries are expanded with, and the interval Grafana would pick.
@@ -402,17 +401,25 @@ def seed(pipeline: Pipeline) -> None:
            for m, p, end, committed in ((0, 0, 100, 40), (0, 1, 7, None), (1, 0, 120, 115), (1, 1, 9, None))]
     _insert(pipeline, "consumer_lag", lag)
 
+    # Reviews of the findings above, as the sink stores them.
+    at = T0 + timedelta(hours=1)
+
+    def review(n: int, finding_id: str, rule_id: str, verdict: str, cause: str | None, minutes: int) -> dict[str, Any]:
+        return {"review_id": f"r{n}", "finding_id": finding_id, "rule_id": rule_id, "verdict": verdict,
+                "cause": cause, "cause_list_version": 1, "note": None, "reviewer": "ann",
+                "reviewed_at": at + timedelta(minutes=minutes), "source": "test"}
+
+    reviews = [review(1, "f1", "gl.suspense_posting", "needs_info", None, 0),
+               review(2, "f1", "gl.suspense_posting", "confirmed", "registration_error", 5),  # the latest decides
+               review(3, "f2", "gl.suspense_posting", "needs_info", None, 0),
+               review(4, "f4", "bank.likely_unidentified", "false_positive", None, 0)]
+    reviews.append(dict(reviews[1]))  # delivered twice: collapses
+    _insert(pipeline, "finding_reviews", [row | _meta("finding-reviews", i) for i, row in enumerate(reviews)])
+
 
 def _stockholm(t: datetime) -> datetime:
     """clickhouse-connect returns DateTime values without a zone as naive UTC."""
     return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(STOCKHOLM)
-
-
-def review_views_present(pipeline: Pipeline) -> bool:
-    names = ", ".join(f"'{v}'" for v in REVIEW_VIEWS)
-    found = pipeline.scalar(
-        f"SELECT count() FROM system.tables WHERE database = currentDatabase() AND name IN ({names})")
-    return bool(found == len(REVIEW_VIEWS))
 
 
 def _run_all(pipeline: Pipeline, all_selected: bool,
@@ -422,7 +429,7 @@ def _run_all(pipeline: Pipeline, all_selected: bool,
     results: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
     client = pipeline.client()
     if only is None:
-        only = set(load_dashboards()) - (set() if review_views_present(pipeline) else {REVIEWS})
+        only = set(load_dashboards())
     for name, dashboard in load_dashboards().items():
         if name not in only:
             continue
@@ -535,36 +542,18 @@ def test_new_panels_match_hand_computed_values(pipeline: Pipeline) -> None:
     assert invoices == {"supplier_invoice": (4.0, 3100.0, "below"), "customer_invoice": (4.0, 5100.0, "below")}
 
 
-def test_review_panels_run(pipeline: Pipeline) -> None:
-    """The auditors' dashboard against the real review views, once they are merged."""
-    if not review_views_present(pipeline):
-        pytest.skip("review views not merged yet")
+def test_review_panels_read_the_review_views(pipeline: Pipeline) -> None:
+    """The auditors' dashboard on the real review views: the seeded reviews, figures by hand."""
     seed(pipeline)
-    _run_all(pipeline, all_selected=True, only={REVIEWS})
-
-
-def test_review_panels_read_the_declared_view_shape(pipeline: Pipeline) -> None:
-    """Until the review views are merged, stand-ins of exactly their declared columns prove the panel SQL."""
-    if review_views_present(pipeline):
-        pytest.skip("the review views exist: test_review_panels_run runs the panels on them")
-    client = pipeline.client()
-    client.command(
-        "CREATE VIEW v_review_status_by_rule AS SELECT * FROM values("
-        "'rule_id String, findings UInt64, reviewed UInt64, confirmed UInt64, false_positive UInt64, "
-        "needs_info UInt64, open UInt64', ('gl.suspense_posting', 4, 3, 1, 1, 1, 1), ('bank.likely_unidentified', 2, "
-        "0, 0, 0, 0, 2))")
-    client.command(
-        "CREATE VIEW v_error_causes_monthly AS SELECT * FROM values("
-        "'month Date, tertial String, cause_code String, cause_label_sv String, errors UInt64', "
-        "('2026-02-01', '2026-T1', 'late_document', 'Sent underlag från kund', 2), "
-        "('2026-03-01', '2026-T1', 'registration_error', 'Registreringsfel', 1), "
-        "('2026-03-01', '2026-T1', 'late_document', 'Sent underlag från kund', 3), "
-        "('2025-12-01', '2025-T3', 'system_error', 'Systemfel', 5))")
     results = _run_all(pipeline, all_selected=True, only={REVIEWS})
-    status = results[(REVIEWS, "Review status per rule")]
-    assert status == [("bank.likely_unidentified", 2, 0, 0.0, 0, 0, 0, 2),
-                      ("gl.suspense_posting", 4, 3, 75.0, 1, 1, 1, 1)]  # most open first
-    # The range (1-16 March 2026) covers the month of March only: December and February are left out.
-    assert results[(REVIEWS, "Errors per cause")] == [("Sent underlag från kund", 3), ("Registreringsfel", 1)]
-    assert [r[2:] for r in results[(REVIEWS, "Error causes per month")]] == [
-        ("late_document", "Sent underlag från kund", 3), ("registration_error", "Registreringsfel", 1)]
+    # f1, f2 suspense postings (f1 stored twice), f3 never reviewed, f4 a false positive; most open first.
+    assert results[(REVIEWS, "Review status per rule")] == [
+        ("gl.suspense_posting", 2, 1, 50.0, 1, 0, 1, 1),
+        ("pay.other_rule", 1, 0, 0.0, 0, 0, 0, 1),
+        ("bank.likely_unidentified", 1, 1, 100.0, 0, 1, 0, 0)]
+    label = load_parameters().review_causes["registration_error"][0]
+    # f1 was flagged on 5 March 2026 (inside the range's month): one error, registration.
+    assert results[(REVIEWS, "Errors per cause")] == [(label, 1)]
+    assert results[(REVIEWS, "Error causes per month")] == [
+        ("2026-03", "2026-T1", "registration_error", label, 1, 0, 1)]
+    assert results[(REVIEWS, "Error causes per tertial")] == [("2026-T1", label, 1)]

@@ -1,7 +1,7 @@
 -- Errors per cause and tertial over the months of the selected range.
-SELECT tertial, cause_label_sv, sum(errors) AS errors
+SELECT tertial, label_sv AS cause_label_sv, sum(errors) AS errors
 FROM v_error_causes_monthly
-WHERE month >= toStartOfMonth(toDate($__fromTime, 'Europe/Stockholm'))
-  AND month <= toDate($__toTime, 'Europe/Stockholm')
-GROUP BY tertial, cause_label_sv
-ORDER BY tertial, errors DESC, cause_label_sv
+WHERE month >= formatDateTime(toDate($__fromTime, 'Europe/Stockholm'), '%Y-%m')
+  AND month <= formatDateTime(toDate($__toTime, 'Europe/Stockholm'), '%Y-%m')
+GROUP BY tertial, label_sv
+ORDER BY tertial, errors DESC, label_sv
