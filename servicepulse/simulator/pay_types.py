@@ -10,7 +10,8 @@ from servicepulse.schemas.events import PayCategory
 
 __all__ = [
     "DEBT", "HOLIDAY_PAY", "HOURLY", "LEAVE", "MILEAGE", "MONTHLY", "NET", "OB", "OVERTIME", "PENSION",
-    "PENSION_PAYOUT", "PER_DIEM", "PER_DIEM_RATE_ORE", "RETRO", "SETTLEMENT", "SICK", "TAX", "URGENT", "LineSpec", "PayType", "line_spec",
+    "PENSION_PAYOUT", "PER_DIEM", "PER_DIEM_RATE_ORE", "RETRO", "SETTLEMENT", "SICK", "TAX", "URGENT", "LineSpec",
+    "PayType", "line_spec",
 ]
 
 

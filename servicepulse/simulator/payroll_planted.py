@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import Decimal
 
-from servicepulse.domain.calendar import add_working_days, is_working_day, local_ms, sub_working_days
+from servicepulse.domain.calendar import add_working_days, local_ms, sub_working_days
 from servicepulse.schemas.events import PayCategory, PayLine, PayrollRun, PayrollRunKind, PayrollRunStatus
 
 from . import pay_types
@@ -196,7 +196,7 @@ def _plant(rng: random.Random, staff: list[Employee], people: dict[str, SimPerso
     replace_person(picks[1], employed_to=period_start - timedelta(days=100))
     planted.append(Planted("payroll.paid_after_termination", (picks[1],), "employment ended 100 days before"))
     replace_person(picks[24], employed_to=period_start - timedelta(days=1))
-    planted.append(Planted("payroll.paid_after_termination", (picks[24],), "a month's salary for a month after the end"))
+    planted.append(Planted("payroll.paid_after_termination", (picks[24],), "a month's salary after the end"))
     replace_person(picks[2], employed_to=period_start - timedelta(days=1))
     per_employee[picks[2]] = [line_spec(pay_types.HOLIDAY_PAY, *ln[3:4]) if ln[0] is pay_types.MONTHLY else ln
                               for ln in per_employee[picks[2]]]

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from servicepulse.domain.calendar import holiday_name, is_working_day
 from servicepulse.domain.money import format_amount
 from servicepulse.domain.rules import Rule, build_finding, declare
 from servicepulse.domain.zone import STOCKHOLM
@@ -262,9 +261,7 @@ def _span(ln: Line) -> tuple[date, date] | None:
 def _leave_span(ln: Line) -> tuple[date, date] | None:
     """Days of leave a leave line (sick deduction, leave of absence) stands for: its period, else its date and
     the `quantity` days from it (a sick deduction of 3 days dated the first day)."""
-    if ln.period_from is not None or ln.period_to is None and ln.work_date is None:
-        return _span(ln)
-    if ln.work_date is not None and ln.quantity is not None and ln.period_to is None:
+    if ln.period_from is None and ln.period_to is None and ln.work_date is not None and ln.quantity is not None:
         days = min(31, max(1, int(abs(ln.quantity))))
         return ln.work_date, ln.work_date + timedelta(days=days - 1)
     return _span(ln)

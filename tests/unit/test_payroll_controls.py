@@ -150,7 +150,9 @@ def test_gross_ceiling() -> None:
 
 
 def test_travel_per_diem() -> None:
-    oct_ = lambda d: date(2026, 10, d)  # noqa: E731
+    def oct_(day: int) -> date:
+        return date(2026, 10, day)
+
     lines = (Lines()
              .add("A1", "travel", 500_001, work_date=oct_(14))                                # above the line limit
              .add("A2", "per_diem", 60_000, quantity=Decimal(2), unit_price_ore=30_000)       # no trip dates
