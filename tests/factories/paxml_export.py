@@ -108,7 +108,7 @@ class _Writer:
             if code is None:
                 continue
             if x.work_date is not None:
-                days = [x.work_date + timedelta(days=d) for d in range(max(1, int(abs(x.quantity or 1))))]
+                days = [x.work_date + timedelta(days=d) for d in range(max(1, int(abs(x.quantity or Decimal(1)))))]
             elif x.period_from is not None and x.period_to is not None and code != "ARB":
                 days = [x.period_from + timedelta(days=d) for d in range((x.period_to - x.period_from).days + 1)]
             else:
