@@ -177,10 +177,13 @@ def _plant(rng: random.Random, staff: list[Employee], people: dict[str, SimPerso
     """Plants every deviation and its near miss into the drawn month; returns the chosen anstid (0: protected)."""
     ids = [e.employee_id for e in staff]
     picks = rng.sample(ids, 24)
-    # Salary-after-end cases need a monthly salary (hourly pay is for the previous month, in arrears).
-    monthly = [e.employee_id for e in staff if not e.hourly_ore and e.employee_id not in picks]
-    picks += rng.sample(monthly, 2)
-    picks += rng.sample([i for i in ids if i not in picks], 6)
+    # The trip cases go to employees without a drawn trip or leave, so a drawn sick day cannot land inside a
+    # planted near miss; salary-after-end cases need a monthly salary (hourly pay is in arrears).
+    away = (pay_types.PER_DIEM, pay_types.SICK, pay_types.LEAVE)
+    quiet = [i for i in ids if i not in picks and not any(ln[0] in away for ln in per_employee[i])]
+    monthly_ids = {e.employee_id for e in staff if not e.hourly_ore}
+    picks += rng.sample([i for i in quiet if i in monthly_ids], 2)
+    picks += rng.sample([i for i in quiet if i not in picks], 6)
     period_start = date(year, month, 1)
     prev_month_day = period_start - timedelta(days=20)
 
