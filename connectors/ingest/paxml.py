@@ -11,9 +11,12 @@ Pay lines come from the payslip results (`loneutbetalning/lonebesked/lonerader/l
 is gross (travel or per diem when the pay type's name says so), FÖRMÅN benefit, SKATT/KAPITALSKATT tax,
 NETTO a net deduction or addition, PENSION pension paid out; each payslip's `utbetalt` (net paid)
 becomes a line of category `net` (pay type `UTBETALT`). A file without payslips (transactions only, sent
-before the run is computed) yields one line per `lonetransaktioner/lonetrans` instead, so no amount is
-counted twice. `tidtransaktioner` are validated and counted (`read_document`) but not published: they
-carry no money.
+before the run is computed) yields one line per `lonetransaktioner/lonetrans` instead. A file with both gives
+the registered grain: where an employee's transactions of one pay type and dates add up to the payslip rows
+of that pay type and dates (the money paid), the transactions stand in for those rows, so a transaction
+registered twice shows as two lines although the payslip printed one row for both; nothing is counted twice,
+and transactions the payslips did not pay are counted (`PaxmlDocument.unpaid_transactions`), not published.
+`tidtransaktioner` are validated and counted (`read_document`) but not published: they carry no money.
 
 Personal data never leaves this module on a topic: lines carry the anstid only. Master data
 (`personal/person`: personnummer, names, bank account, employment dates) is returned by `read_document`
@@ -28,7 +31,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO
@@ -102,6 +105,11 @@ class PaxmlDocument:
     people: list[PersonRecord] = field(default_factory=list)
     time_transactions: list[TimeTransaction] = field(default_factory=list)
     errors: list[ParseError] = field(default_factory=list)
+    # header/datum: when the payroll system wrote the file (a bank account first seen here changed by then).
+    exported_on: date | None = None
+    has_personal: bool = False
+    transactions: int = 0
+    unpaid_transactions: int = 0
 
 
 def parse(stream: IO[bytes]) -> Iterator[Record[PayrollRun | PayLine] | ParseError]:
@@ -308,6 +316,11 @@ def read_document(stream: IO[bytes], protected: set[str] | frozenset[str] = froz
         doc.errors.append(ParseError(header.sourceline or 0, "header has neither foretagid nor foretagorgnr", b""))
         return doc
     created = _text(header, "datum")
+    try:
+        doc.exported_on = date.fromisoformat(created[:10]) if created else None
+    except ValueError:
+        doc.exported_on = None
+    doc.has_personal = root.find("personal") is not None
 
     for el in root.iterfind("personal/person"):
         try:
@@ -323,6 +336,10 @@ def read_document(stream: IO[bytes], protected: set[str] | frozenset[str] = froz
 
     pending: list[_Pending] = []
     slips = root.findall("loneutbetalning/lonebesked")
+    registered: dict[str, list[etree._Element]] = {}
+    for el in root.iterfind("lonetransaktioner/lonetrans"):
+        doc.transactions += 1
+        registered.setdefault((el.get("anstid") or "").strip(), []).append(el)
     for slip in slips:
         try:
             employee_id = _anstid(slip)
@@ -331,6 +348,7 @@ def read_document(stream: IO[bytes], protected: set[str] | frozenset[str] = froz
             if pay_date is None:
                 raise _Bad("lonebesked has no betaldatum")
             rows = [_row(r, employee_id, period, suffix, pay_date, False) for r in slip.iterfind("lonerader/lonrad")]
+            rows = _with_transactions(doc, rows, registered.pop(employee_id, []), period, suffix, pay_date)
             paid = _ore(_decimal(slip, "utbetalt"))
             if paid is not None:
                 rows.append(_Pending(employee_id, "UTBETALT", "Utbetalt netto", PayCategory.net, None, None, paid,
@@ -338,7 +356,9 @@ def read_document(stream: IO[bytes], protected: set[str] | frozenset[str] = froz
             pending.extend(rows)
         except _Bad as exc:
             doc.errors.append(_error(slip, str(exc)))
-    if not slips:
+    if slips:
+        doc.unpaid_transactions += sum(len(els) for els in registered.values())
+    else:
         for el in root.iterfind("lonetransaktioner/lonetrans"):
             try:
                 work = _date(el, "datum")
@@ -354,6 +374,41 @@ def read_document(stream: IO[bytes], protected: set[str] | frozenset[str] = froz
         return doc
     _build_run(doc, pending, created)
     return doc
+
+
+def _with_transactions(doc: PaxmlDocument, rows: list[_Pending], transactions: list[etree._Element], period: str,
+                       suffix: str | None, pay_date: date | None) -> list[_Pending]:
+    """The payslip's rows with registered transactions standing in for the rows they add up to (same pay type
+    and dates, same total): the money is the payslip's, the grain the registration's."""
+    if not transactions:
+        return rows
+    by_key: dict[tuple[object, ...], list[_Pending]] = {}
+    for el in transactions:
+        try:
+            t = _row(el, _anstid(el), period, suffix, pay_date, True)
+        except _Bad as exc:
+            doc.errors.append(_error(el, str(exc)))
+            continue
+        by_key.setdefault((t.pay_type, t.work_date, t.period_from, t.period_to), []).append(t)
+    slip_keys: dict[tuple[object, ...], list[_Pending]] = {}
+    for r in rows:
+        if r.category not in (PayCategory.tax, PayCategory.pension, PayCategory.net):
+            slip_keys.setdefault((r.pay_type, r.work_date, r.period_from, r.period_to), []).append(r)
+    out: list[_Pending] = []
+    placed: set[tuple[object, ...]] = set()
+    for r in rows:
+        key = (r.pay_type, r.work_date, r.period_from, r.period_to)
+        found = by_key.get(key)
+        if found is None or key not in slip_keys or sum(t.amount_ore for t in found) != sum(
+                x.amount_ore for x in slip_keys[key]):
+            out.append(r)
+            continue
+        if key not in placed:
+            placed.add(key)
+            # The payslip's category (lonetyp) is the system's word on what the line is; a transaction has none.
+            out.extend(replace(t, category=r.category, name=t.name or r.name) for t in found)
+    doc.unpaid_transactions += sum(len(ts) for key, ts in by_key.items() if key not in placed)
+    return out
 
 
 def _build_run(doc: PaxmlDocument, pending: list[_Pending], created: str | None) -> None:

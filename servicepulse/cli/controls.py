@@ -175,7 +175,7 @@ def plant(
     for name, _, day in steps:
         people(files=[out / name], protected=out / "protected.csv", changed_on=day.isoformat())
     for files in ([out / "previous.paxml"], urgent, [out / "current.paxml"]):
-        ingest(fmt="paxml", files=files, wait=True, timeout=timeout)
+        ingest(fmt="paxml", files=files, wait=True, timeout=timeout, protected=out / "protected.csv")
     console.print(f"then: servicepulse controls score {out / 'ground-truth.json'}")
 
 

@@ -28,6 +28,8 @@ def ingest(
     files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     wait: bool = typer.Option(False, "--wait", help="Return when every event is queryable in ClickHouse"),
     timeout: float = typer.Option(300.0, help="With --wait: give up after this many seconds"),
+    protected: Path | None = typer.Option(None, "--protected", exists=True, dir_okay=False,
+                                          help="paxml: CSV side feed with an 'anstid' column: protected identities"),
 ) -> None:
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -54,7 +56,9 @@ def ingest(
             task = progress.add_task(path.name, total=path.stat().st_size)
             with path.open("rb") as handle:
                 last = 0
-                for item in parser(handle):
+                items = (_paxml_items(settings, path, handle, protected, progress.console) if fmt == "paxml"
+                         else parser(handle))
+                for item in items:
                     if isinstance(item, ParseError):
                         errors.append((path.name, item.line, item.reason))
                         letter = DeadLetter(
@@ -91,6 +95,46 @@ def ingest(
     if errors:
         console.print(f"[yellow]{len(errors)} bad line(s) sent to dead letters[/]")
         raise typer.Exit(2)
+
+
+def _paxml_items(settings: Settings, path: Path, handle: Any, protected: Path | None, out: Any) -> Any:
+    """A PAXml file's events and errors; its `personal` master data goes straight into the restricted table
+    first (never on a topic), so the run's checks see it. Says which rules are blind when no master data is
+    stored for the run's employees."""
+    from servicepulse.connectors.clickhouse import connect
+    from servicepulse.connectors.ingest.paxml import read_document, read_protected
+    from servicepulse.schemas.events import PayLine
+    from servicepulse.streams.readback.payroll_people import MASTER_DATA_RULES, known_employees, save_people
+
+    flagged: set[str] = set()
+    if protected is not None:
+        with protected.open("rb") as feed:
+            try:
+                flagged = read_protected(feed)
+            except ValueError as exc:
+                fail(f"{protected.name}: {exc}")
+    doc = read_document(handle, flagged)
+    client = connect(settings.clickhouse)
+    if doc.people:
+        # A bank account differing from the stored one changed by the time the file was written.
+        day = doc.exported_on or datetime.now(UTC).date()
+        stored = save_people(client, doc.people, day, salt=settings.payroll.key())
+        out.print(f"{path.name}: {stored} people's master data stored in payroll_people_restricted")
+    employees = sorted({r.event.employee_id for r in doc.records if isinstance(r.event, PayLine)})
+    missing = sorted(set(employees) - known_employees(client, employees))
+    if missing:
+        what = ("has no <personal> section" if not doc.has_personal
+                else "lacks <personal> master data for some of its employees")
+        out.print(f"[yellow]{path.name} {what}: {len(missing)} of {len(employees)} employees have no master data, "
+                  f"so {', '.join(MASTER_DATA_RULES)} cannot see them. Ingest the payroll system's export with "
+                  "<personal> (employment dates, bank accounts) first, or run `servicepulse controls people "
+                  "MASTER_DATA.paxml`, then ingest this file again.[/]")
+    if doc.transactions:
+        out.print(f"{path.name}: {doc.transactions} registered pay transactions read"
+                  + (f", {doc.unpaid_transactions} not paid on a payslip of this run (not published)"
+                     if doc.unpaid_transactions else ""))
+    yield from doc.errors
+    yield from doc.records
 
 
 class _Expected:

@@ -71,6 +71,10 @@ _P_UNMATCHED_CUSTOMER = 0.02
 _P_REBOOK_UNIDENTIFIED = 0.8
 _P_REBOOK_UNMATCHED = 0.97
 _P_REBOOK_OTHER = 0.55
+# Noise real ledgers have: a supplier payment returned by the bank (closed account) and paid again once the
+# account is corrected; a re-booking made to the wrong account, reversed and made again.
+_P_PAYMENT_RETURNED = 0.004
+_P_REBOOK_CORRECTED = 0.05
 
 _SERIES_SUPPLIER, _SERIES_CUSTOMER, _SERIES_BANK, _SERIES_PAYOUT, _SERIES_MEMO = "L", "K", "B", "U", "M"
 _KIND_SUPPLIER, _KIND_CUSTOMER, _KIND_OTHER = "1", "2", "3"
@@ -226,6 +230,22 @@ class FinanceFamily:
         agenda.add(pay_at, _posting, f"{code}-{_SERIES_PAYOUT}{number}", PostingKind.outgoing_payment, code,
                    ACCOUNT_SUPPLIER_LEDGER, amount, pay_at, _SERIES_PAYOUT, number, document_date, due_date,
                    supplier_id, supplier_name, invoice_number, invoice_number, "Utbetalning leverantörsfaktura")
+        if rng.random() < _P_PAYMENT_RETURNED:
+            # The bank returns the payment (the supplier's account was closed): the payment voucher is reversed,
+            # and after the account is corrected the invoice is paid again by hand, approved by a second person.
+            assert pay_day is not None
+            back_day = add_working_days(pay_day, between(rng, 1, 3))
+            back_at = local_ms(back_day, _BANK_IMPORTS[0]) + below(rng, 15 * MINUTE_MS)
+            clerk = _staff(rng)
+            agenda.add(back_at, _posting, f"{code}-{_SERIES_PAYOUT}{number}R", PostingKind.outgoing_payment, code,
+                       ACCOUNT_SUPPLIER_LEDGER, -amount, back_at, _SERIES_PAYOUT, f"{number}R", document_date,
+                       due_date, supplier_id, supplier_name, invoice_number, invoice_number,
+                       f"Retur från bank, ver {_SERIES_PAYOUT} {number}", clerk, _staff(rng, clerk))
+            again_at = local_ms(add_working_days(back_day, between(rng, 1, 5)), _REBOOK_FROM) + below(rng, HOUR_MS)
+            agenda.add(again_at, _posting, f"{code}-{_SERIES_PAYOUT}{number}B", PostingKind.outgoing_payment, code,
+                       ACCOUNT_SUPPLIER_LEDGER, amount, again_at, _SERIES_PAYOUT, f"{number}B", document_date,
+                       due_date, supplier_id, supplier_name, invoice_number, invoice_number,
+                       "Utbetalning leverantörsfaktura, ny betalning efter retur", clerk, _staff(rng, clerk))
 
     def _customer(self, number: int) -> tuple[str, str | None]:
         customer_id = f"K{number:07d}"
@@ -306,6 +326,25 @@ class FinanceFamily:
         clerk = _staff(rng)
         approver = _staff(rng, clerk)
         text = f"Omförd från ver {_SERIES_BANK} {number}"
+        if rng.random() < _P_REBOOK_CORRECTED:
+            # Re-booked to the wrong account first (another income account): reversed, which credits the
+            # suspense account again, and re-booked from that reversal to the right account.
+            wrong = ACCOUNT_OTHER_INCOME if target != ACCOUNT_OTHER_INCOME else ACCOUNT_CUSTOMER_LEDGER
+            first = [(f"{number}-1", number, suspense, amount, text), (f"{number}-2", number, wrong, -amount, text)]
+            undo = f"Återföring av ver {_SERIES_MEMO} {number}"
+            # Voucher numbers stay digits (a reference "ver M 123" names digits only): one more digit than any
+            # generated number, so they never collide.
+            first += [(f"{number}1-1", f"{number}1", suspense, -amount, undo),
+                      (f"{number}1-2", f"{number}1", wrong, amount, undo)]
+            redo = f"Omförd från ver {_SERIES_MEMO} {number}1"
+            first += [(f"{number}2-1", f"{number}2", suspense, amount, redo),
+                      (f"{number}2-2", f"{number}2", target, -amount, redo)]
+            for step, (suffix, voucher, account, signed, words) in enumerate(first):
+                at = at_ms + (step // 2) * 20 * MINUTE_MS
+                agenda.add(at, _posting, f"{code}-{_SERIES_MEMO}{suffix}", PostingKind.ledger_posting, code,
+                           account, signed, at, _SERIES_MEMO, voucher, original_date, None, counterparty_id,
+                           counterparty_name, invoice_number, reference, words, clerk, approver)
+            return
         for line, account, signed in ((1, suspense, amount), (2, target, -amount)):
             agenda.add(at_ms, _posting, f"{code}-{_SERIES_MEMO}{number}-{line}", PostingKind.ledger_posting, code,
                        account, signed, at_ms, _SERIES_MEMO, number, original_date, None, counterparty_id,

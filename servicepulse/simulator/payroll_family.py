@@ -158,24 +158,36 @@ def main_lines(rng: random.Random, employee: Employee, year: int, month: int) ->
         price = employee.salary_ore // 94
         work_date = prev_first + timedelta(days=rng.randrange((prev_last - prev_first).days + 1))
         lines.append(line_spec(pay_types.OVERTIME, int(hours * price), hours, price, work_date))
-    if rng.random() < 0.02:
+    if rng.random() < 0.04:
+        # Retroactive pay (a salary revision or a late time report) for up to three months back.
         retro_to = prev_first - timedelta(days=1)
+        retro_from = retro_to.replace(day=1)
+        for _ in range(rng.randint(0, 1)):
+            retro_from = (retro_from - timedelta(days=1)).replace(day=1)
         lines.append(line_spec(pay_types.RETRO, rng.randrange(200, 2_000) * 100, None, None, None,
-                               retro_to.replace(day=1), retro_to))
+                               retro_from, retro_to))
+    away: list[tuple[date, date]] = []  # days of leave: no trip on them
     if not employee.hourly_ore and rng.random() < 0.06:
         days = rng.randint(1, 6)
         per_day = monthly * 12 // 365
         work_date = prev_first + timedelta(days=rng.randrange((prev_last - prev_first).days + 1))
         lines.append(line_spec(pay_types.SICK, -(days * per_day // 5), Decimal(days), -(per_day // 5), work_date))
+        away.append((work_date, work_date + timedelta(days=days - 1)))
+    if not employee.hourly_ore and rng.random() < 0.01:
+        start = prev_first + timedelta(days=rng.randrange(20))
+        days = rng.randint(2, 8)
+        per_day = monthly * 12 // 365
+        lines.append(line_spec(pay_types.LEAVE, -(days * per_day), Decimal(days), -per_day, None, start,
+                               start + timedelta(days=days - 1)))
+        away.append((start, start + timedelta(days=days - 1)))
+    lines.extend(_corrections(rng, lines))
     taxable = sum(line[3] for line in lines)
     if rng.random() < 0.03:
         distance = Decimal(rng.randrange(10, 400))
         lines.append(line_spec(pay_types.MILEAGE, int(distance * 250), distance, 250,
                                prev_first + timedelta(days=rng.randrange(28))))
-    if rng.random() < 0.012:
-        trip_days = Decimal(rng.randint(1, 4))
-        lines.append(line_spec(pay_types.PER_DIEM, int(trip_days * 30_000), trip_days, 30_000,
-                               prev_first + timedelta(days=rng.randrange(25)), None, None))
+    if rng.random() < 0.03:
+        lines.extend(_trip(rng, prev_first, away))
     tax = _tax_ore(taxable)
     lines.append(line_spec(pay_types.TAX, -tax))
     net = sum(line[3] for line in lines)
@@ -187,6 +199,40 @@ def main_lines(rng: random.Random, employee: Employee, year: int, month: int) ->
     lines.append(line_spec(pay_types.PENSION, _pension_ore(max(0, taxable))))
     lines.append(line_spec(pay_types.NET, net))
     return lines
+
+
+def _trip(rng: random.Random, month_first: date, away: list[tuple[date, date]]) -> list[LineSpec]:
+    """Per diem for one business trip of 1-5 days in the month, weekends inside it included (traktamente is
+    paid for every day away): one line for the trip, or one line a day as some systems write it. Never on a
+    day of leave."""
+    days = rng.choice((1, 1, 2, 3, 3, 4, 5))
+    for _ in range(10):
+        start = month_first + timedelta(days=rng.randrange(26))
+        end = start + timedelta(days=days - 1)
+        if all(end < a or b < start for a, b in away):
+            break
+    else:
+        return []
+    rate = pay_types.PER_DIEM_RATE_ORE
+    if days == 1:
+        return [line_spec(pay_types.PER_DIEM, rate, Decimal(1), rate, start)]
+    if rng.random() < 0.5:
+        return [line_spec(pay_types.PER_DIEM, days * rate, Decimal(days), rate, None, start, end)]
+    return [line_spec(pay_types.PER_DIEM, rate, Decimal(1), rate, start + timedelta(days=d)) for d in range(days)]
+
+
+def _corrections(rng: random.Random, lines: list[LineSpec]) -> list[LineSpec]:
+    """Corrections as a payroll system registers them: the wrong line reversed (negated) and the right one
+    registered; a re-booking (another cost account) reverses and registers the same line again."""
+    dated = [ln for ln in lines if ln[0] in (pay_types.OB, pay_types.OVERTIME)]
+    if not dated or rng.random() >= 0.04:
+        return []
+    pay_type, quantity, price, amount, work_date, start, end = dated[0]
+    reversal = line_spec(pay_type, -amount, None if quantity is None else -quantity, price, work_date, start, end)
+    if rng.random() < 0.5 or quantity is None or price is None:
+        return [reversal, dated[0]]
+    hours = max(Decimal("0.25"), quantity - Decimal(rng.randint(1, 4)) / 4)
+    return [reversal, line_spec(pay_type, int(hours * price), hours, price, work_date, start, end)]
 
 
 def urgent_lines(rng: random.Random, employee: Employee) -> list[LineSpec]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import Decimal
 
-from servicepulse.domain.calendar import add_working_days, is_working_day, local_ms, sub_working_days
+from servicepulse.domain.calendar import add_working_days, local_ms, sub_working_days
 from servicepulse.schemas.events import PayCategory, PayLine, PayrollRun, PayrollRunKind, PayrollRunStatus
 
 from . import pay_types
@@ -89,12 +89,14 @@ def _personnummer(rng: random.Random, birth: date) -> str:
 
 
 def planted_main_run(seed: int = 1, employees: int = 400, customer_index: int = 1, year: int = 2026,
-                     month: int = 11) -> PlantedRun:
+                     month: int = 11, plant: bool = True) -> PlantedRun:
     """A realistic main run of `employees` with every payroll deviation planted, and its ground truth.
 
-    Normal pay is drawn like the streaming simulator's; travel and per-diem dates are moved to working
-    days and the previous run's totals stay within ±10 %, so only planted cases are deviations. Near misses
-    (a final pay 25 days after termination, a bank change 200 days back, a change of 29 %) are planted too.
+    Normal pay is drawn like the streaming simulator's, with its noise: trips over weekends, corrections
+    (reversals), retroactive pay, sick leave and leave of absence; the previous run's totals stay within
+    ±10 %, so only planted cases are deviations. Near misses (final settlement 25 days after termination, a
+    bank change 200 days back, a change of 29 %, a trip over a weekend) are planted too. `plant=False` gives
+    the clean month: the same noise, no planted case and no near miss.
     """
     rng = rng_for(seed, "payroll-planted", year, month)
     customer = CUSTOMERS[customer_index]
@@ -116,24 +118,73 @@ def planted_main_run(seed: int = 1, employees: int = 400, customer_index: int = 
             employee.employee_id, _personnummer(rng, birth), rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES),
             birth, f"{rng.randrange(6000, 9000)}", f"{rng.randrange(10**8, 10**9)}",
             date(rng.randint(2000, 2025), 1, 1))
-    per_employee: dict[str, list[LineSpec]] = {}
-    for employee in staff:
-        lines = []
-        for line in main_lines(rng, employee, year, month):
-            if line[0].category in (PayCategory.travel, PayCategory.per_diem) and line[4] is not None:
-                work = line[4]
-                while not is_working_day(work):
-                    work += timedelta(days=1)
-                line = (*line[:4], work, *line[5:])
-            lines.append(line)
-        per_employee[employee.employee_id] = lines
+    per_employee: dict[str, list[LineSpec]] = {e.employee_id: main_lines(rng, e, year, month) for e in staff}
 
     base = {anstid: (sum(ln[3] for ln in lines if ln[0].category is PayCategory.gross),
                      sum(ln[3] for ln in lines if ln[0].category is PayCategory.net))
             for anstid, lines in per_employee.items()}
     planted: list[Planted] = []
+    protected_ids: tuple[str, ...] = ()
+    if plant:
+        picks = _plant(rng, staff, people, per_employee, planted, year, month, pay_date)
+        protected_ids = (picks[0],)
+    prev_run = main_run_id(customer, prev_year, prev_month)
+    # Previous main run: within ±10 % of this run for everyone, then pay_change planted.
+    previous: dict[str, tuple[str, int, int]] = {}
+    for anstid, (gross, net) in base.items():
+        factor = Decimal(rng.randrange(93, 108)) / 100
+        previous[anstid] = (prev_run, int(gross * factor), int(net * factor))
+    if plant:
+        _plant_previous(previous, per_employee, planted, prev_run, picks)
+    opened = local_ms(sub_working_days(pay_date, 3), OPEN_AT)
+    out_lines: list[PayLine] = []
+    gross = net = 0
+    for employee in staff:
+        for line in per_employee[employee.employee_id]:
+            number = len(out_lines) + 1
+            out_lines.append(pay_line(run_id, number, employee.employee_id, customer.name, line,
+                                       opened + number * LINE_STEP_MS))
+            gross += line[3] if line[0].category is PayCategory.gross else 0
+            net += line[3] if line[0].category is PayCategory.net else 0
+    period = f"{year:04d}-{month:02d}"
+    header = run_header(run_id, PayrollRunKind.main, PayrollRunStatus.closed, customer.name, period, pay_date,
+                         CHANNEL_MAIN, opened + (len(out_lines) + 1) * LINE_STEP_MS, len(out_lines), gross, net)
+
+    # Urgent runs: six for one customer this month (flagged), two for another (near miss).
+    urgent: list[tuple[PayrollRun, list[PayLine]]] = []
+    cheapest = sorted(staff, key=lambda e: e.hourly_ore * 80 or e.salary_ore)
+    for cust, count in ((customer, 6 if plant else 2), (CUSTOMERS[(customer_index + 1) % len(CUSTOMERS)], 2)):
+        for i in range(count):
+            day = add_working_days(period_start, i + 2)
+            uid = f"{cust.code}-{period}-urgent-P{i:02d}"
+            at = local_ms(day, time(9))
+            employee = cheapest[i]
+            lines = urgent_lines(rng, employee)
+            pl = [pay_line(uid, n, employee.employee_id, cust.name, ln, at) for n, ln in enumerate(lines, start=1)]
+            head = run_header(uid, PayrollRunKind.urgent, PayrollRunStatus.closed, cust.name, period,
+                               add_working_days(day, 1), CHANNEL_GIROVISION, at, len(pl),
+                               sum(x.amount_ore for x in pl if x.category is PayCategory.gross),
+                               sum(x.amount_ore for x in pl if x.category is PayCategory.net))
+            urgent.append((head, pl))
+    if plant:
+        planted.append(Planted("payroll.urgent_payment", (customer.name,), "six urgent payments in a month"))
+    return PlantedRun(header, out_lines, people, previous, urgent, planted, protected_ids)
+
+
+def _plant(rng: random.Random, staff: list[Employee], people: dict[str, SimPerson],
+           per_employee: dict[str, list[LineSpec]], planted: list[Planted], year: int, month: int,
+           pay_date: date) -> list[str]:
+    """Plants every deviation and its near miss into the drawn month; returns the chosen anstid (0: protected)."""
     ids = [e.employee_id for e in staff]
     picks = rng.sample(ids, 24)
+    # The trip cases go to employees without a drawn trip or leave, so a drawn sick day cannot land inside a
+    # planted near miss; salary-after-end cases need a monthly salary (hourly pay is in arrears).
+    away = (pay_types.PER_DIEM, pay_types.SICK, pay_types.LEAVE)
+    quiet = [i for i in ids if i not in picks and not any(ln[0] in away for ln in per_employee[i])]
+    monthly_ids = {e.employee_id for e in staff if not e.hourly_ore}
+    picks += rng.sample([i for i in quiet if i in monthly_ids], 2)
+    picks += rng.sample([i for i in quiet if i not in picks], 6)
+    period_start = date(year, month, 1)
     prev_month_day = period_start - timedelta(days=20)
 
     def replace_person(anstid: str, **changes: object) -> None:
@@ -142,10 +193,16 @@ def planted_main_run(seed: int = 1, employees: int = 400, customer_index: int = 
     # The protected person carries two deviations, so their pseudonym must show up in findings.
     protected = picks[0]
     replace_person(protected, protected=True)
-    # paid_after_termination: ended four months ago and still paid; near miss: ended last month.
+    # paid_after_termination: ended four months ago and still paid; a regular month's salary for this month
+    # paid 25 days after the end (within the grace); near miss: ended last month, paid final settlement
+    # (holiday pay instead of the month's salary).
     replace_person(picks[1], employed_to=period_start - timedelta(days=100))
     planted.append(Planted("payroll.paid_after_termination", (picks[1],), "employment ended 100 days before"))
+    replace_person(picks[24], employed_to=period_start - timedelta(days=1))
+    planted.append(Planted("payroll.paid_after_termination", (picks[24],), "a month's salary after the end"))
     replace_person(picks[2], employed_to=period_start - timedelta(days=1))
+    per_employee[picks[2]] = [line_spec(pay_types.HOLIDAY_PAY, *ln[3:4]) if ln[0] is pay_types.MONTHLY else ln
+                              for ln in per_employee[picks[2]]]
     # shared_bank_account: two employees paid to one account (one of them protected).
     replace_person(picks[3], bank_clearing=people[protected].bank_clearing, bank_account=people[protected].bank_account)
     planted.append(Planted("payroll.shared_bank_account", tuple(sorted((protected, picks[3]))), "one account, two"))
@@ -164,14 +221,33 @@ def planted_main_run(seed: int = 1, employees: int = 400, customer_index: int = 
         lines[-1] = line_spec(pay_types.NET, lines[-1][3] + amount)
         if extra is not None:
             planted.append(Planted("payroll.gross_ceiling", (anstid,), "one-off above 150,000 kr"))
-    # travel_per_diem: a per diem on a Sunday, mileage above 5,000 kr; near miss at the limit on a weekday.
+    # travel_per_diem: per diem without a trip, mileage above 5,000 kr, a day rate above the tax-free one,
+    # overlapping trips, per diem on a day of sick leave; near misses: mileage at the limit, a Friday-Monday
+    # trip (weekend inside it) as one line and as a line a day.
     sunday = prev_month_day + timedelta(days=(6 - prev_month_day.weekday()) % 7)
     weekday = sunday - timedelta(days=4)
-    per_employee[picks[6]].insert(0, line_spec(pay_types.PER_DIEM, 60_000, Decimal(2), 30_000, sunday))
+    friday = sunday - timedelta(days=2)
+    rate = pay_types.PER_DIEM_RATE_ORE
+    per_employee[picks[6]].insert(0, line_spec(pay_types.PER_DIEM, 2 * rate, Decimal(2), rate))
     per_employee[picks[7]].insert(0, line_spec(pay_types.MILEAGE, 600_000, Decimal(2400), 250, weekday))
     per_employee[picks[8]].insert(0, line_spec(pay_types.MILEAGE, 500_000, Decimal(2000), 250, weekday))
-    planted += [Planted("payroll.travel_per_diem", (picks[6],), "per diem on a Sunday"),
-                Planted("payroll.travel_per_diem", (picks[7],), "mileage above 5,000 kr")]
+    per_employee[picks[26]].insert(0, line_spec(pay_types.PER_DIEM, 2 * 35_000, Decimal(2), 35_000, None,
+                                                weekday, weekday + timedelta(days=1)))
+    per_employee[picks[27]][:0] = [line_spec(pay_types.PER_DIEM, 3 * rate, Decimal(3), rate, None, friday,
+                                             sunday),
+                                   line_spec(pay_types.PER_DIEM, 2 * rate, Decimal(2), rate, None, sunday,
+                                             sunday + timedelta(days=1))]
+    per_employee[picks[28]][:0] = [line_spec(pay_types.SICK, -60_000, Decimal(2), -30_000, weekday),
+                                   line_spec(pay_types.PER_DIEM, rate, Decimal(1), rate, weekday + timedelta(days=1))]
+    per_employee[picks[29]].insert(0, line_spec(pay_types.PER_DIEM, 4 * rate, Decimal(4), rate, None, friday,
+                                                friday + timedelta(days=3)))
+    per_employee[picks[30]][:0] = [line_spec(pay_types.PER_DIEM, rate, Decimal(1), rate, friday + timedelta(days=d))
+                                   for d in range(4)]
+    planted += [Planted("payroll.travel_per_diem", (picks[6],), "per diem without a trip"),
+                Planted("payroll.travel_per_diem", (picks[7],), "mileage above 5,000 kr"),
+                Planted("payroll.travel_per_diem", (picks[26],), "per diem above the tax-free rate"),
+                Planted("payroll.travel_per_diem", (picks[27],), "two overlapping trips"),
+                Planted("payroll.travel_per_diem", (picks[28],), "per diem on a day of sick leave")]
     # retroactive: a line for a period 6 months back; near miss: 3 months back (allowed).
     for anstid, back in ((picks[9], 6), (picks[10], 3)):
         first = date(year, month, 1)
@@ -197,12 +273,13 @@ def planted_main_run(seed: int = 1, employees: int = 400, customer_index: int = 
         replace_person(anstid, previous_bank_account=f"{rng.randrange(10**8, 10**9)}",
                        bank_changed_on=pay_date - timedelta(days=before))
     planted.append(Planted("payroll.bank_change_paid", (protected,), "new account 12 days before pay"))
+    return picks
 
-    # Previous main run: within ±10 % of this run for everyone, then pay_change planted.
-    previous: dict[str, tuple[str, int, int]] = {}
-    for anstid, (gross, net) in base.items():
-        factor = Decimal(rng.randrange(93, 108)) / 100
-        previous[anstid] = (prev_run, int(gross * factor), int(net * factor))
+
+def _plant_previous(previous: dict[str, tuple[str, int, int]], per_employee: dict[str, list[LineSpec]],
+                    planted: list[Planted], prev_run: str, picks: list[str]) -> None:
+    """Plants pay_change and keeps the previous run in step for cases whose planted lines move gross."""
+    protected = picks[0]
     for anstid in (picks[5], protected, picks[4], picks[18]):  # the ceiling and debt cases change a lot
         planted.append(Planted("payroll.pay_change", (anstid,), "follows from the planted one-off/debt"))
     gross_now = sum(ln[3] for ln in per_employee[picks[16]] if ln[0].category is PayCategory.gross)
@@ -212,43 +289,11 @@ def planted_main_run(seed: int = 1, employees: int = 400, customer_index: int = 
     gross_now = sum(ln[3] for ln in per_employee[picks[17]] if ln[0].category is PayCategory.gross)
     net_now = sum(ln[3] for ln in per_employee[picks[17]] if ln[0].category is PayCategory.net)
     previous[picks[17]] = (prev_run, gross_now * 100 // 129 + 1, net_now * 100 // 129 + 1)  # +29 %: near miss
-    for anstid in (picks[9], picks[6], picks[7], picks[13], picks[11], picks[14], picks[10], picks[8], picks[12]):
+    for anstid in (picks[9], picks[6], picks[7], picks[13], picks[11], picks[14], picks[10], picks[8], picks[12],
+                   *picks[26:31]):
         # lines planted above move gross: keep the previous run in step so pay_change stays quiet for them
         gross = sum(ln[3] for ln in per_employee[anstid] if ln[0].category is PayCategory.gross)
         previous[anstid] = (prev_run, gross, previous[anstid][2])
-
-    opened = local_ms(sub_working_days(pay_date, 3), OPEN_AT)
-    out_lines: list[PayLine] = []
-    gross = net = 0
-    for employee in staff:
-        for line in per_employee[employee.employee_id]:
-            number = len(out_lines) + 1
-            out_lines.append(pay_line(run_id, number, employee.employee_id, customer.name, line,
-                                       opened + number * LINE_STEP_MS))
-            gross += line[3] if line[0].category is PayCategory.gross else 0
-            net += line[3] if line[0].category is PayCategory.net else 0
-    period = f"{year:04d}-{month:02d}"
-    header = run_header(run_id, PayrollRunKind.main, PayrollRunStatus.closed, customer.name, period, pay_date,
-                         CHANNEL_MAIN, opened + (len(out_lines) + 1) * LINE_STEP_MS, len(out_lines), gross, net)
-
-    # Urgent runs: six for one customer this month (flagged), two for another (near miss).
-    urgent: list[tuple[PayrollRun, list[PayLine]]] = []
-    cheapest = sorted(staff, key=lambda e: e.hourly_ore * 80 or e.salary_ore)
-    for cust, count in ((customer, 6), (CUSTOMERS[(customer_index + 1) % len(CUSTOMERS)], 2)):
-        for i in range(count):
-            day = add_working_days(period_start, i + 2)
-            uid = f"{cust.code}-{period}-urgent-P{i:02d}"
-            at = local_ms(day, time(9))
-            employee = cheapest[i]
-            lines = urgent_lines(rng, employee)
-            pl = [pay_line(uid, n, employee.employee_id, cust.name, ln, at) for n, ln in enumerate(lines, start=1)]
-            head = run_header(uid, PayrollRunKind.urgent, PayrollRunStatus.closed, cust.name, period,
-                               add_working_days(day, 1), CHANNEL_GIROVISION, at, len(pl),
-                               sum(x.amount_ore for x in pl if x.category is PayCategory.gross),
-                               sum(x.amount_ore for x in pl if x.category is PayCategory.net))
-            urgent.append((head, pl))
-    planted.append(Planted("payroll.urgent_payment", (customer.name,), "six urgent payments in a month"))
-    return PlantedRun(header, out_lines, people, previous, urgent, planted, (protected,))
 
 
 def _replace(person: SimPerson, **changes: object) -> SimPerson:

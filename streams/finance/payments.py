@@ -8,7 +8,9 @@ Rules (declared with their parameters in `rules.py`):
   (posting date, recorded time, event id); a payment reduces its invoice's open amount.
 - `ap.duplicate_payment`: exact — same company, supplier, invoice number and amount paid twice; near — same
   company, supplier and amount within `near_days` days under another but similar invoice number
-  (`similar_invoice`: equal without separators and leading zeros, a prefix, or one character apart).
+  (`similar_invoice`: equal without separators and leading zeros, a prefix, or one character apart). A
+  returned payment (a negative outgoing payment: the bank sent it back) cancels the payment it returns, so
+  paying the invoice again is no duplicate.
 - `ap.split_invoice`: one supplier's invoices on one day, approved by the same approver, each within the
   approval limit but together above it.
 - `ap.new_supplier_four_eyes`: a payment to a supplier first seen at most `new_supplier_days` before it,
@@ -152,6 +154,10 @@ def duplicate_payments(postings: Iterable[InvoicePosting], rule: Rule = DUPLICAT
     for p in sorted((p for p in postings if p.kind is PostingKind.outgoing_payment), key=_order):
         supplier, amount = supplier_key(p), abs(p.amount_ore)
         invoice = (p.invoice_number or "").strip()
+        if p.amount_ore < 0:
+            # A payment returned by the bank (or cancelled) reverses the earlier one: paying again is no duplicate.
+            _forget(exact, recent, p.company, supplier, invoice, amount)
+            continue
         first = exact.get((p.company, supplier, invoice, amount)) if invoice else None
         match, kind = (first, "exact") if first is not None else (None, "")
         if match is None:
@@ -177,6 +183,17 @@ def duplicate_payments(postings: Iterable[InvoicePosting], rule: Rule = DUPLICAT
             exact.setdefault((p.company, supplier, invoice, amount), p)
         recent[(p.company, supplier, amount)].append(p)
     return out
+
+
+def _forget(exact: dict[tuple[str, str, str, int], InvoicePosting],
+            recent: dict[tuple[str, str, int], list[InvoicePosting]], company: str, supplier: str, invoice: str,
+            amount: int) -> None:
+    returned = exact.pop((company, supplier, invoice, amount), None) if invoice else None
+    window = recent.get((company, supplier, amount), [])
+    if returned is None and window:
+        returned = window[-1]
+    if returned is not None and returned in window:
+        window.remove(returned)
 
 
 def _gross(p: InvoicePosting) -> int:
@@ -225,7 +242,8 @@ def new_supplier_four_eyes(postings: Iterable[InvoicePosting], first_seen: Mappi
         if p.kind is PostingKind.supplier_invoice and p.counterparty_id and p.invoice_number}
     out = []
     for pay in sorted((p for p in postings if p.kind is PostingKind.outgoing_payment), key=_order):
-        if not pay.counterparty_id or pay.account == CUSTOMER_LEDGER:
+        # A returned payment (negative) moves no money out: it needs no second approver.
+        if not pay.counterparty_id or pay.account == CUSTOMER_LEDGER or pay.amount_ore < 0:
             continue
         seen = first_seen.get((pay.company, pay.counterparty_id), pay.posting_date)
         if (pay.posting_date - seen).days > new_days:

@@ -7,11 +7,12 @@ refunds), `benford.py` (first digits of supplier invoices), `suspense.py` (accou
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time
 
 from servicepulse.domain.rules import Rule, build_finding, declare
 from servicepulse.domain.zone import STOCKHOLM
-from servicepulse.schemas.events import Finding, InvoicePosting, Severity
+from servicepulse.schemas.events import Finding, InvoicePosting, PostingKind, Severity
 
 __all__ = [
     "BENFORD",
@@ -28,7 +29,10 @@ __all__ = [
 
 SUSPENSE_POSTING = declare(
     "gl.suspense_posting", Severity.low,
-    "Every posting to a suspense account (`accounts`): a credit there is money in whose owner is unknown.")
+    "Every posting to a suspense account (`accounts`): a credit there is money in whose owner is unknown; a "
+    "memorial voucher naming an earlier voucher (a reversed re-booking) is a correction, not new money.")
+# The reference a re-booking or its reversal carries (the same pattern as `suspense.REFERENCE`).
+_VOUCHER_REFERENCE = re.compile(r"(?i)\bver\s+([A-Za-z]{1,3})\s*(\d+)")
 SUSPENSE_AGED = declare(
     "gl.suspense_aged", Severity.medium,
     "An open item on a suspense account older than `max_working_days` working days or above `max_open_ore` "
@@ -68,6 +72,10 @@ def suspense_posting(
     # re-booking that clears it is the opposite sign and is not itself a finding.
     accounts = rule["accounts"]
     if posting.account not in accounts or posting.amount_ore >= 0:
+        return None
+    if posting.kind is PostingKind.ledger_posting and _VOUCHER_REFERENCE.search(posting.text or ""):
+        # A memorial voucher naming an earlier voucher ("Återföring av ver M 4711") corrects a re-booking: the
+        # money came in once and was flagged then.
         return None
     voucher = f"{posting.voucher_series or ''}{posting.voucher_number or ''}" or posting.event_id
     return build_finding(

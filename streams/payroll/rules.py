@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from servicepulse.domain.calendar import holiday_name, is_working_day
 from servicepulse.domain.money import format_amount
 from servicepulse.domain.rules import Rule, build_finding, declare
 from servicepulse.domain.zone import STOCKHOLM
@@ -68,12 +67,15 @@ class Line(NamedTuple):
     work_date: date | None = None
     period_from: date | None = None
     period_to: date | None = None
+    # The pay type's name (benämning): tells final settlement (slutlön, semesterersättning) from regular pay
+    # when the installation's pay-type codes are not in the parameters.
+    pay_type_name: str | None = None
 
     @classmethod
     def from_event(cls, line: PayLine) -> Line:
         return cls(line.event_id, line.line_no, line.employee_id, line.pay_type, line.category.value,
                    line.amount_ore, line.quantity, line.unit_price_ore, line.work_date, line.period_from,
-                   line.period_to)
+                   line.period_to, line.pay_type_name)
 
     def as_evidence(self) -> dict[str, Any]:
         return {
@@ -109,7 +111,8 @@ class RunContext:
 
 PAID_AFTER_TERMINATION = declare(
     "payroll.paid_after_termination", Severity.high,
-    "Net paid later than `grace_days` after the end of employment, or gross for work after it.")
+    "Net paid later than `grace_days` after the end of employment, gross for work dated after it, or regular "
+    "(undated, not final-settlement) salary for a pay period that starts after it.")
 SHARED_BANK_ACCOUNT = declare(
     "payroll.shared_bank_account", Severity.high,
     "At least `min_employees` employees paid in one run to the same bank account.")
@@ -123,7 +126,8 @@ GROSS_CEILING = declare(
     "payroll.gross_ceiling", Severity.high, "Gross pay in one run above `ceiling_ore`.")
 TRAVEL_PER_DIEM = declare(
     "payroll.travel_per_diem", Severity.low,
-    "Travel or per-diem lines above a limit, or dated on a weekend or public holiday.")
+    "Travel or per-diem lines above a limit; per diem above the tax-free day rate, without trip dates, for more "
+    "days than the trip, on overlapping trips or on days of leave. Weekend days inside a trip are normal.")
 RETROACTIVE = declare(
     "payroll.retroactive", Severity.low,
     "Lines covering a period that ended more than `max_months` months before the run's period.")
@@ -132,7 +136,8 @@ PENSION_AGE = declare(
     "Pension paid out to someone younger than `min_age` (employer contributions excluded).")
 DUPLICATE_LINE = declare(
     "payroll.duplicate_line", Severity.medium,
-    "The same registered line (employee, pay type, amount, quantity, dates) twice in one run.")
+    "The same registered line (employee, pay type, amount, quantity, dates) twice in one run, after reversals "
+    "(the same line negated) have cancelled what they correct.")
 BANK_CHANGE_PAID = declare(
     "payroll.bank_change_paid", Severity.high,
     "Bank account changed within `window_days` before the pay date, and the run pays net to it.")
@@ -211,6 +216,57 @@ def _months_before(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def _period_start(period: str) -> date:
+    year, month = (int(p) for p in period.split("-")[:2])
+    return date(year, month, 1)
+
+
+def _mirror_key(ln: Line) -> tuple[Any, ...]:
+    # A reversal repeats the line with amount (and quantity) negated: same pay type, price and dates.
+    return (ln.pay_type, abs(ln.amount_ore), None if ln.quantity is None else abs(ln.quantity), ln.unit_price_ore,
+            ln.work_date, ln.period_from, ln.period_to)
+
+
+def _after_reversals(lines: Iterable[Line]) -> list[Line]:
+    """The lines left when each reversal (a negated copy) has cancelled one line it mirrors, and itself.
+
+    Corrections in a payroll system are a reversal plus the right line; a re-booking (another cost account) is a
+    reversal plus the same line again. Neither is a duplicate or a second trip.
+    """
+    lines = list(lines)
+    positives: dict[tuple[Any, ...], list[Line]] = defaultdict(list)
+    negatives: dict[tuple[Any, ...], list[Line]] = defaultdict(list)
+    for ln in lines:
+        (positives if ln.amount_ore > 0 else negatives if ln.amount_ore < 0 else positives)[_mirror_key(ln)].append(ln)
+    cancelled: set[str] = set()
+    for key, undo in negatives.items():
+        originals = positives.get(key, [])
+        for original, reversal in zip(originals, undo, strict=False):
+            cancelled.update((original.event_id, reversal.event_id))
+    return [ln for ln in lines if ln.event_id not in cancelled] if cancelled else list(lines)
+
+
+def _span(ln: Line) -> tuple[date, date] | None:
+    """The days a dated line covers: its period, else its work date."""
+    if ln.period_from is not None or ln.period_to is not None:
+        start = ln.period_from or ln.period_to
+        end = ln.period_to or ln.period_from
+        assert start is not None and end is not None
+        return start, end
+    if ln.work_date is not None:
+        return ln.work_date, ln.work_date
+    return None
+
+
+def _leave_span(ln: Line) -> tuple[date, date] | None:
+    """Days of leave a leave line (sick deduction, leave of absence) stands for: its period, else its date and
+    the `quantity` days from it (a sick deduction of 3 days dated the first day)."""
+    if ln.period_from is None and ln.period_to is None and ln.work_date is not None and ln.quantity is not None:
+        days = min(31, max(1, int(abs(ln.quantity))))
+        return ln.work_date, ln.work_date + timedelta(days=days - 1)
+    return _span(ln)
+
+
 def _age(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
@@ -218,9 +274,17 @@ def _age(birth: date, on: date) -> int:
 # --------------------------------------------------------------------------- per-run rules
 
 
+def _is_settlement(rule: Rule, ln: Line) -> bool:
+    if ln.pay_type in rule["settlement_pay_types"]:
+        return True
+    name = (ln.pay_type_name or "").lower()
+    return any(word in name for word in rule["settlement_words"])
+
+
 def _paid_after_termination(rule: Rule, ctx: RunContext, emps: dict[str, _Employee],
                             out: _Emitter) -> Iterable[Finding]:
     pay_date = ctx.run.pay_date
+    period_start = _period_start(ctx.run.period)
     for employee_id, emp in emps.items():
         person = ctx.people.get(employee_id)
         if person is None or person.employed_to is None:
@@ -228,16 +292,25 @@ def _paid_after_termination(rule: Rule, ctx: RunContext, emps: dict[str, _Employ
         end = person.employed_to
         after = [ln for ln in emp.lines if ln.category == "gross" and ln.amount_ore > 0
                  and ((ln.work_date or ln.period_from or date.min) > end)]
+        # An undated gross line is for the payslip's own period: a month's salary for a month that starts
+        # after the end was not worked, however soon it is paid. Final settlement (slutlön, holiday pay) is.
+        regular = [] if period_start <= end else [
+            ln for ln in emp.lines if ln.category == "gross" and ln.amount_ore > 0 and _span(ln) is None
+            and not _is_settlement(rule, ln)]
         late = emp.net_ore > 0 and pay_date > end + timedelta(days=rule["grace_days"])
-        if not after and not late:
+        if not after and not late and not regular:
             continue
         subject = out.subject(employee_id)
+        if late or not regular:
+            summary = f"Paid {_kr(emp.net_ore)} net on {pay_date} after employment ended {end}"
+        else:
+            summary = f"Regular pay for period {ctx.run.period} after employment ended {end}"
         yield out.finding(
-            rule, "employee", subject, end.isoformat(),
-            f"Paid {_kr(emp.net_ore)} net on {pay_date} after employment ended {end}",
+            rule, "employee", subject, end.isoformat(), summary,
             {"employed_to": end.isoformat(), "net_ore": emp.net_ore, "days_after_end": (pay_date - end).days,
-             "threshold_days": rule["grace_days"], "work_after_end": bool(after)},
-            after or [ln for ln in emp.lines if ln.category == "net"],
+             "threshold_days": rule["grace_days"], "work_after_end": bool(after),
+             "regular_pay_after_end": bool(regular), "pay_period": ctx.run.period},
+            after + regular or [ln for ln in emp.lines if ln.category == "net"],
         )
 
 
@@ -314,24 +387,59 @@ def _gross_ceiling(rule: Rule, ctx: RunContext, emps: dict[str, _Employee],
             )
 
 
+def _travel_reasons(rule: Rule, ln: Line, leave: list[tuple[date, date]]) -> list[str]:
+    reasons = []
+    if ln.amount_ore > rule["max_line_ore"]:
+        reasons.append(f"amount above {_kr(rule['max_line_ore'])}")
+    if ln.category != "per_diem" or ln.amount_ore <= 0:
+        return reasons
+    rate = rule["max_per_diem_day_ore"]
+    days = ln.quantity if ln.quantity is not None and ln.quantity > 0 else None
+    if (ln.unit_price_ore or 0) > rate or (days is not None and ln.amount_ore > rate * days):
+        reasons.append(f"per-diem day rate above the tax-free {_kr(rate)}")
+    span = _span(ln)
+    if span is None:
+        reasons.append("per diem without trip dates")
+        return reasons
+    length = (span[1] - span[0]).days + 1
+    if days is not None and days > length:
+        reasons.append(f"{days} per-diem days for a trip of {length}")
+    on_leave = sorted({max(a, span[0]) for a, b in leave if a <= span[1] and span[0] <= b})
+    if on_leave:
+        reasons.append(f"per diem on a day of leave ({on_leave[0]})")
+    return reasons
+
+
 def _travel_per_diem(rule: Rule, ctx: RunContext, emps: dict[str, _Employee],
                      out: _Emitter) -> Iterable[Finding]:
+    # Weekends are not a reason: per diem is paid for every day of a trip, Saturdays and Sundays included.
+    leave_types = rule["leave_pay_types"]
     for employee_id, emp in emps.items():
-        for ln in emp.lines:
-            if ln.category not in rule["categories"]:
-                continue
-            reasons = []
-            if ln.amount_ore > rule["max_line_ore"]:
-                reasons.append(f"amount above {_kr(rule['max_line_ore'])}")
-            if ln.category == "per_diem" and (ln.unit_price_ore or 0) > rule["max_per_diem_day_ore"]:
-                reasons.append(f"per-diem day rate above {_kr(rule['max_per_diem_day_ore'])}")
-            if ln.work_date is not None and not is_working_day(ln.work_date):
-                reasons.append(f"dated {ln.work_date} ({holiday_name(ln.work_date) or ln.work_date.strftime('%A')})")
-            if reasons:
+        checked = [ln for ln in emp.lines if ln.category in rule["categories"]]
+        if not checked:
+            continue
+        leave = [s for ln in emp.lines if ln.pay_type in leave_types and (s := _leave_span(ln)) is not None]
+        reasons: dict[str, list[str]] = {ln.event_id: _travel_reasons(rule, ln, leave) for ln in checked}
+        # Overlapping trips: two per-diem lines (left after reversals, identical copies being the duplicate
+        # rule's) whose days meet.
+        trips = sorted(((s, ln) for ln in _after_reversals([x for x in checked if x.category == "per_diem"])
+                        if ln.amount_ore > 0 and (s := _span(ln)) is not None), key=lambda t: (t[0], t[1].line_no))
+        for i, (span, ln) in enumerate(trips):
+            for other_span, other in trips[i + 1:]:
+                if other_span[0] > span[1]:
+                    break
+                if _mirror_key(other) == _mirror_key(ln):
+                    continue
+                for (a, a_span), b_span in (((ln, span), other_span), ((other, other_span), span)):
+                    reasons[a.event_id].append(f"trip {a_span[0]}..{a_span[1]} overlaps another trip "
+                                               f"{b_span[0]}..{b_span[1]}")
+        for ln in checked:
+            found = list(dict.fromkeys(reasons[ln.event_id]))
+            if found:
                 yield out.finding(
                     rule, "employee", out.subject(employee_id), ln.event_id,
-                    f"{ln.category.replace('_', '-')} line {ln.pay_type}: " + "; ".join(reasons),
-                    {"reasons": reasons, "max_line_ore": rule["max_line_ore"],
+                    f"{ln.category.replace('_', '-')} line {ln.pay_type}: " + "; ".join(found),
+                    {"reasons": found, "max_line_ore": rule["max_line_ore"],
                      "max_per_diem_day_ore": rule["max_per_diem_day_ore"]}, [ln],
                 )
 
@@ -377,10 +485,9 @@ def _duplicate_line(rule: Rule, ctx: RunContext, emps: dict[str, _Employee],
                     out: _Emitter) -> Iterable[Finding]:
     for employee_id, emp in emps.items():
         seen: dict[tuple[Any, ...], list[Line]] = defaultdict(list)
-        for ln in emp.lines:
-            if ln.category in _REGISTERED:
-                seen[(ln.pay_type, ln.amount_ore, ln.quantity, ln.unit_price_ore, ln.work_date, ln.period_from,
-                      ln.period_to)].append(ln)
+        for ln in _after_reversals(ln for ln in emp.lines if ln.category in _REGISTERED):
+            seen[(ln.pay_type, ln.amount_ore, ln.quantity, ln.unit_price_ore, ln.work_date, ln.period_from,
+                  ln.period_to)].append(ln)
         for group in seen.values():
             if len(group) > 1:
                 yield out.finding(

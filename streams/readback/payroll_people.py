@@ -16,7 +16,11 @@ from servicepulse.connectors.ingest.paxml import PersonRecord
 from ..payroll.people import bank_hash, pseudonym
 from .queries import rows
 
-__all__ = ["save_people"]
+__all__ = ["MASTER_DATA_RULES", "known_employees", "save_people"]
+
+# The payroll rules that see nothing for an employee without master data in the restricted table.
+MASTER_DATA_RULES = ("payroll.paid_after_termination", "payroll.bank_change_paid", "payroll.shared_bank_account",
+                     "payroll.pension_age")
 
 
 _PEOPLE_COLUMNS = ("employee_id", "personnummer", "coordination_number", "first_name", "last_name", "birth_date",
@@ -43,3 +47,10 @@ def save_people(client: Client, people: Sequence[PersonRecord], changed_on: date
                     pseudonym(p.employee_id, salt), source, now])
     client.insert("payroll_people_restricted", out, column_names=list(_PEOPLE_COLUMNS))
     return len(out)
+
+
+def known_employees(client: Client, employee_ids: Sequence[str]) -> set[str]:
+    """The employees among these that have master data stored (no personal data is read)."""
+    if not employee_ids:
+        return set()
+    return {str(r[0]) for r in rows(client, "payroll_people_known", ids=list(employee_ids))}

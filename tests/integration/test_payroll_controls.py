@@ -18,6 +18,7 @@ import pytest
 
 from servicepulse.simulator.payroll_planted import planted_main_run
 from servicepulse.simulator.payroll_scoring import score
+from servicepulse.streams.payroll.rules import rule_by_id
 from servicepulse.streams.payroll.sampling import monetary_unit_sample, simple_random_sample
 from tests.factories.pipeline import Pipeline
 
@@ -73,7 +74,8 @@ def test_planted_run_end_to_end(pipeline: Pipeline) -> None:
     assert (result.precision, result.recall) == (1.0, 1.0)
     for r in this_run:  # evidence with every finding
         doc = json.loads(r[3])
-        assert "parameters" in doc and (doc.get("lines") or doc.get("runs")) and r[4] and r[5] == 1 and r[6]
+        assert "parameters" in doc and (doc.get("lines") or doc.get("runs")) and r[4] and r[6]
+        assert r[5] == rule_by_id(r[0]).version
 
     # Stickprov: stored with seed and method, and re-drawn from the run id alone.
     documents = {}

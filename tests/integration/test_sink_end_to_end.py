@@ -11,6 +11,7 @@ import pytest
 
 from servicepulse.cli.faults import invalid_payload
 from servicepulse.schemas.events import CallEvent
+from servicepulse.streams.finance.rules import SUSPENSE_POSTING
 from servicepulse.streams.sink import TABLES
 from tests.factories.pipeline import Pipeline
 
@@ -189,5 +190,5 @@ def test_postings_to_9894_become_findings_with_evidence(pipeline: Pipeline) -> N
     time.sleep(1.5)
     rows = pipeline.rows("SELECT source_event_ids, rule_id, rule_version, severity, evidence_json FROM findings FINAL")
     assert {r[0][0] for r in rows} == expected
-    assert {(r[1], r[2], r[3]) for r in rows} == {("gl.suspense_posting", 1, "low")}
+    assert {(r[1], r[2], r[3]) for r in rows} == {("gl.suspense_posting", SUSPENSE_POSTING.version, "low")}
     assert all(json.loads(r[4])["account"] == "9894" for r in rows)

@@ -17,10 +17,10 @@ T = datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
 
 def test_declare_takes_version_and_parameters_from_the_file() -> None:
     rule = declare("payroll.travel_per_diem", Severity.low, "travel")
-    assert (rule.rule_id, rule.version, rule.severity) == ("payroll.travel_per_diem", 1, Severity.low)
+    assert (rule.rule_id, rule.version, rule.severity) == ("payroll.travel_per_diem", 2, Severity.low)
     assert rule["max_line_ore"] == 500_000 and rule["categories"] == frozenset({"travel", "per_diem"})
     assert rule.params() == {"max_line_ore": 500_000, "max_per_diem_day_ore": 30_000,
-                             "categories": ["per_diem", "travel"]}
+                             "categories": ["per_diem", "travel"], "leave_pay_types": ["52", "61"]}
     assert {p.source for p in rule.parameters} == {DEFAULT_FILE}
     with pytest.raises(ParameterError, match="not in the parameters file"):
         declare("nobody.knows", Severity.low, "?")

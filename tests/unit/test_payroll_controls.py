@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -66,13 +66,29 @@ def ev(finding: Finding) -> dict[str, Any]:
 
 
 def test_paid_after_termination() -> None:
-    people = {"A1": Person("A1", employed_to=date(2026, 8, 31)), "A2": Person("A2", employed_to=date(2026, 10, 31))}
-    lines = Lines().salary("A1", 3_000_000).salary("A2", 3_000_000)
+    people = {"A1": Person("A1", employed_to=date(2026, 8, 31)), "A3": Person("A3", employed_to=date(2026, 10, 31))}
+    lines = (Lines().salary("A1", 3_000_000)
+             .add("A3", "gross", 2_000_000, "18").add("A3", "gross", 500_000, "Z7", pay_type_name="Slutlön okt")
+             .add("A3", "net", 1_800_000))
     found = check("payroll.paid_after_termination", lines, people)
-    # A1 ended 86 days before pay date (> 62), A2's final pay 25 days after the end is normal.
+    # A1 ended 86 days before pay date (> 62); A3's final settlement 25 days after the end (holiday pay by
+    # code, slutlön by name) is normal.
     assert [f.subject_id for f in found] == ["A1"]
     assert ev(found[0])["days_after_end"] == 86 and ev(found[0])["threshold_days"] == 62
     assert found[0].severity.value == "high"
+
+
+def test_paid_after_termination_regular_salary_for_a_period_after_the_end() -> None:
+    """A month's salary for November, the employment having ended on 31 October: flagged although paid 25 days
+    after the end (within the 62-day grace); the payslip's period is the work period of an undated line."""
+    people = {"A2": Person("A2", employed_to=date(2026, 10, 31)), "A4": Person("A4", employed_to=date(2026, 11, 10))}
+    lines = Lines().salary("A2", 3_000_000).salary("A4", 3_000_000)
+    found = check("payroll.paid_after_termination", lines, people)
+    # A4 ended inside the period: the month's salary is partly worked (the payroll system pro-rates it).
+    assert [f.subject_id for f in found] == ["A2"]
+    doc = ev(found[0])
+    assert doc["regular_pay_after_end"] is True and doc["days_after_end"] == 25 and doc["pay_period"] == "2026-11"
+    assert found[0].source_event_ids == ["R:1"] and "Regular pay for period 2026-11" in found[0].summary
 
 
 def test_paid_after_termination_work_dated_after_end() -> None:
@@ -134,20 +150,54 @@ def test_gross_ceiling() -> None:
 
 
 def test_travel_per_diem() -> None:
+    def oct_(day: int) -> date:
+        return date(2026, 10, day)
+
     lines = (Lines()
-             .add("A1", "travel", 500_001, work_date=date(2026, 10, 14))          # above the line limit
-             .add("A2", "per_diem", 60_000, quantity=Decimal(2), unit_price_ore=30_000,
-                  work_date=date(2026, 10, 31))                                   # All Saints' Day (Saturday)
+             .add("A1", "travel", 500_001, work_date=oct_(14))                                # above the line limit
+             .add("A2", "per_diem", 60_000, quantity=Decimal(2), unit_price_ore=30_000)       # no trip dates
              .add("A3", "per_diem", 70_000, quantity=Decimal(2), unit_price_ore=35_000,
-                  work_date=date(2026, 10, 14))                                   # day rate above 300 kr
-             .add("A4", "travel", 500_000, work_date=date(2026, 10, 14))          # near miss: at the limit
+                  period_from=oct_(14), period_to=oct_(15))                                   # rate above 300 kr
+             .add("A6", "per_diem", 90_000, quantity=Decimal(3), period_from=oct_(14),
+                  period_to=oct_(15))                                                         # 3 days, 2-day trip
+             .add("A7", "per_diem", 60_000, quantity=Decimal(2), unit_price_ore=30_000,
+                  period_from=oct_(5), period_to=oct_(6))
+             .add("A7", "per_diem", 30_000, quantity=Decimal(1), unit_price_ore=30_000,
+                  work_date=oct_(6))                                                          # overlapping trips
+             .add("A8", "gross", -60_000, "61", quantity=Decimal(2), work_date=oct_(20))     # sick 20-21 Oct
+             .add("A8", "per_diem", 30_000, quantity=Decimal(1), unit_price_ore=30_000,
+                  work_date=oct_(21))                                                         # per diem while sick
+             .add("A4", "travel", 500_000, work_date=oct_(14))                                # near miss: at the limit
              .add("A5", "per_diem", 30_000, quantity=Decimal(1), unit_price_ore=30_000,
-                  work_date=date(2026, 10, 30)))                                  # near miss: Friday, normal rate
+                  work_date=oct_(30))                                                         # near miss: normal
+             .add("A8", "per_diem", 30_000, quantity=Decimal(1), unit_price_ore=30_000,
+                  work_date=oct_(22)))                                                        # near miss: back at work
     found = check("payroll.travel_per_diem", lines)
-    assert sorted(f.subject_id for f in found) == ["A1", "A2", "A3"]
+    assert sorted(f.subject_id for f in found) == ["A1", "A2", "A3", "A6", "A7", "A7", "A8"]
     by = {f.subject_id: ev(f) for f in found}
-    assert by["A2"]["reasons"] == ["dated 2026-10-31 (Alla helgons dag)"]
-    assert by["A3"]["reasons"] == ["per-diem day rate above 300.00 SEK"]
+    assert by["A2"]["reasons"] == ["per diem without trip dates"]
+    assert by["A3"]["reasons"] == ["per-diem day rate above the tax-free 300.00 SEK"]
+    assert by["A6"]["reasons"] == ["3 per-diem days for a trip of 2"]
+    assert by["A8"]["reasons"] == ["per diem on a day of leave (2026-10-21)"]
+    assert {r for f in found if f.subject_id == "A7" for r in ev(f)["reasons"]} == {
+        "trip 2026-10-05..2026-10-06 overlaps another trip 2026-10-06..2026-10-06",
+        "trip 2026-10-06..2026-10-06 overlaps another trip 2026-10-05..2026-10-06"}
+
+
+def test_travel_per_diem_weekend_days_inside_a_trip_are_never_flagged() -> None:
+    """Per diem is paid for every day of a trip: a Friday-Monday trip (31 October is also All Saints' Day) as
+    one line and as a line a day, and a trip corrected by a reversal and registered again, find nothing."""
+    days = [date(2026, 10, 30) + timedelta(days=d) for d in range(4)]
+    lines = Lines().add("A1", "per_diem", 120_000, quantity=Decimal(4), unit_price_ore=30_000, period_from=days[0],
+                        period_to=days[-1])
+    for day in days:
+        lines.add("A2", "per_diem", 30_000, quantity=Decimal(1), unit_price_ore=30_000, work_date=day)
+    for amount, quantity in ((60_000, 2), (-60_000, -2), (60_000, 2)):
+        lines.add("A3", "per_diem", amount, quantity=Decimal(quantity), unit_price_ore=30_000, period_from=days[1],
+                  period_to=days[2])
+    assert check("payroll.travel_per_diem", lines) == []
+    # The rule of version 1 flagged each weekend day: this rule's version says the logic changed.
+    assert rule_by_id("payroll.travel_per_diem").version >= 2
 
 
 def test_retroactive() -> None:
@@ -178,6 +228,22 @@ def test_duplicate_line() -> None:
              .add("A2", "tax", -10_000).add("A2", "tax", -10_000))
     found = check("payroll.duplicate_line", lines)
     assert [f.subject_id for f in found] == ["A1"] and found[0].source_event_ids == ["R:1", "R:2"]
+
+
+def test_duplicate_line_after_reversals() -> None:
+    """A correction (reversal + the right line) and a re-booking (reversal + the same line again) are no
+    duplicates; a line registered twice and reversed once still leaves one copy too many only when three were."""
+    ot = {"quantity": Decimal(3), "work_date": date(2026, 10, 7)}
+    neg = {"quantity": Decimal(-3), "work_date": date(2026, 10, 7)}
+    lines = (Lines()
+             .add("A1", "gross", 120_000, "41", **ot).add("A1", "gross", -120_000, "41", **neg)
+             .add("A1", "gross", 120_000, "41", **ot)                                  # re-booked
+             .add("A2", "gross", 120_000, "41", **ot).add("A2", "gross", -120_000, "41", **neg)
+             .add("A2", "gross", 80_000, "41", quantity=Decimal(2), work_date=date(2026, 10, 7))  # corrected
+             .add("A3", "gross", 120_000, "41", **ot).add("A3", "gross", 120_000, "41", **ot)
+             .add("A3", "gross", 120_000, "41", **ot).add("A3", "gross", -120_000, "41", **neg))
+    found = check("payroll.duplicate_line", lines)
+    assert [f.subject_id for f in found] == ["A3"] and ev(found[0])["copies"] == 2
 
 
 def test_bank_change_paid() -> None:

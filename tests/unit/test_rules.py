@@ -22,7 +22,7 @@ def test_payment_to_9894_is_flagged_with_evidence() -> None:
     rule = SUSPENSE_POSTING
     finding = suspense_posting(posting("9894", -125_050), rule, now=T)
     assert finding is not None
-    assert (finding.rule_id, finding.rule_version, finding.severity.value) == ("gl.suspense_posting", 1, "low")
+    assert (finding.rule_id, finding.rule_version, finding.severity.value) == ("gl.suspense_posting", 2, "low")
     assert finding.subject_id == "1010:B12"
     doc = json.loads(finding.evidence_json)
     assert doc["amount_ore"] == -125_050 and doc["accounts_watched"] == ["9894"]
