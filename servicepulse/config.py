@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from servicepulse.domain.parameters import Parameters, load_parameters
@@ -203,6 +203,9 @@ class AlertChannel(_Group):
 
 
 Route = Literal["now", "batch", "daily"]
+_DEFAULT_ROUTES: dict[str, Route] = {
+    "critical": "now", "high": "now", "medium": "batch", "low": "daily", "info": "batch",
+}
 
 
 class AlertSettings(_Group):
@@ -223,10 +226,11 @@ class AlertSettings(_Group):
                                 description="Payload shape of ALERTS__WEBHOOK_URL")
     language: Literal["sv", "en"] = Field("sv", description="Language of the chat text: Swedish or English")
     routes: dict[str, Route] = Field(
-        default_factory=lambda: {"critical": "now", "high": "now", "medium": "batch", "low": "daily", "info": "batch"},
+        default_factory=lambda: dict(_DEFAULT_ROUTES),
         description='Severity -> when its digest goes out, JSON: "now" (the next tick; several in one tick share a '
-        'digest), "batch" (every ALERTS__BATCH_MINUTES) or "daily" (at ALERTS__DAILY_AT). Resolves are info. A '
-        "group with one item due takes its other waiting items along. Severities not listed: batch",
+        'digest), "batch" (every ALERTS__BATCH_MINUTES) or "daily" (at ALERTS__DAILY_AT); severities not given keep '
+        'their default (critical, high: now; medium: batch; low: daily; info, i.e. resolves: batch). A group with '
+        "one item due takes its other waiting items along",
     )
     batch_minutes: float = Field(
         10.0, gt=0, le=1440, description="Batched items go out on the Stockholm clock's multiples of this many minutes "
@@ -268,9 +272,17 @@ class AlertSettings(_Group):
         state had before channels, so an upgrade posts nothing twice)."""
         out = list(self.channels)
         if self.webhook_url is not None:
-            out.append(AlertChannel(name=f"webhook:{self.webhook_format}", kind=self.webhook_format,  # type: ignore[arg-type]
+            out.append(AlertChannel(name=f"webhook:{self.webhook_format}", kind=self.webhook_format,
                                     url=self.webhook_url))
         return out
+
+    @field_validator("routes", mode="after")
+    @classmethod
+    def _default_routes(cls, routes: dict[str, Route]) -> dict[str, Route]:
+        unknown = set(routes) - set(_DEFAULT_ROUTES)
+        if unknown:
+            raise ValueError(f"unknown severities {sorted(unknown)}; one of {list(_DEFAULT_ROUTES)}")
+        return _DEFAULT_ROUTES | routes
 
     @model_validator(mode="after")
     def _distinct_channels(self) -> AlertSettings:

@@ -93,8 +93,7 @@ def scope_of(alert: Alert) -> str:
 
 def route_of(alert: Alert, routes: Mapping[str, Route]) -> Route:
     """Severity routing; a resolve is info (`build_alert`), so it follows the info route."""
-    severity = alert.severity.value if isinstance(alert.severity, Severity) else str(alert.severity)
-    return routes.get(severity, "batch")
+    return routes.get(Severity(alert.severity).value, "batch")
 
 
 def due_at(item: Item, route: Route, schedule: Schedule) -> datetime:

@@ -143,6 +143,8 @@ def digest_text(digest: Digest, kind: str, lang: str) -> list[tuple[str, str]]:
 
 def digest_payload(digest: Digest, kind: str, lang: str) -> dict[str, Any]:
     """What the channel receives, redacted."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown channel kind {kind!r}; one of {KINDS}")
     parts = digest_text(digest, kind, lang)
     payload: dict[str, Any]
     if kind == "slack":
@@ -160,7 +162,7 @@ def digest_payload(digest: Digest, kind: str, lang: str) -> dict[str, Any]:
             "content": {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
                         "version": "1.4", "msteams": {"width": "Full"}, "body": body},
         }]}
-    elif kind == "generic":
+    else:
         payload = {
             "digest_id": digest.digest_id, "channel": digest.channel, "day": digest.day.isoformat(),
             "language": lang, "text": "\n\n".join(f"{h}\n{b}" for h, b in parts),
@@ -168,8 +170,6 @@ def digest_payload(digest: Digest, kind: str, lang: str) -> dict[str, Any]:
                           "items": [_item(a) for a in s.alerts]}
                          for s, (h, b) in zip(digest.sections, parts, strict=True)],
         }
-    else:
-        raise ValueError(f"unknown channel kind {kind!r}; one of {KINDS}")
     redacted: dict[str, Any] = redact_value(payload)
     return redacted
 

@@ -78,7 +78,7 @@ def test_one_digest_per_rule_and_company_high_at_once_and_a_restart_reposts_noth
         for a in [*many, many[0], service_level]:  # the first one twice, as after a replay
             producer.send(a)
         producer.flush()
-        worker = pipeline.start_worker(**env(chat))
+        worker = pipeline.start_worker(0, **env(chat))
         pipeline.wait_for(lambda: sum(chat.listed().values()) >= 26, what="every alert listed in a digest")
         time.sleep(2)  # ticks after the last digest: nothing more may come
         # The repeated alert has the same id: the alerts table keeps it once (ReplacingMergeTree, FINAL).
@@ -102,7 +102,7 @@ def test_one_digest_per_rule_and_company_high_at_once_and_a_restart_reposts_noth
         # in the group's next digest, as resolved.
         worker.send_signal(signal.SIGKILL)
         worker.wait()
-        pipeline.start_worker(**env(chat))
+        pipeline.start_worker(0, **env(chat))
         producer.send(suspense(3, state="resolved"))
         producer.flush()
         pipeline.wait_for(lambda: len(chat.posts) >= 3, what="the resolve's digest")
@@ -125,7 +125,7 @@ def test_items_held_by_the_rate_limit_come_in_a_later_digest(pipeline: Pipeline)
             for i in range(3):
                 producer.send(suspense(i, company, severity="high"))
         producer.flush()
-        pipeline.start_worker(**env(chat, ALERTS__RATE_PER_MINUTE="2", ALERTS__RATE_PER_HOUR="100"))
+        pipeline.start_worker(0, **env(chat, ALERTS__RATE_PER_MINUTE="2", ALERTS__RATE_PER_HOUR="100"))
         pipeline.wait_for(lambda: sum(chat.listed().values()) >= 9, what="the first digests")
         time.sleep(2)
         # Two messages allowed: the first company on its own, the other two merged into the last message.
