@@ -241,10 +241,13 @@ class AlertSettings(_Group):
         description="Stockholm time (HH:MM) of the daily digest of the items routed `daily`",
     )
     rate_per_minute: int = Field(
-        3, ge=1, description="Token bucket per channel: at most this many messages in a burst and per minute; a "
+        2, ge=1, description="Token bucket per channel: at most this many messages in a burst and per minute; a "
         "digest over the limit is held and its items go out, merged, in the group's next digest"
     )
-    rate_per_hour: int = Field(30, ge=1, description="Token bucket per channel: at most this many messages per hour")
+    rate_per_hour: int = Field(
+        8, ge=1, description="Token bucket per channel: at most this many messages in a burst and per hour (8: at "
+        "most 9 in any 10 minutes)"
+    )
     digest_max_items: int = Field(
         60, ge=1, description="Items listed in one message at most; a group with more waiting is sent in parts"
     )

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 OUTAGE_S = float(os.environ.get("SERVICEPULSE_FAULT_OUTAGE_S", "90"))
 FAST = {"ALERTS__WEBHOOK_FORMAT": "generic", "ALERTS__WEBHOOK_BACKOFF_S": "1", "ALERTS__WEBHOOK_BACKOFF_MAX_S": "8",
-        "READBACK__DEAD_LETTER_TICK_S": "1", "ALERTS__BATCH_MINUTES": "0.25"}
+        "READBACK__DEAD_LETTER_TICK_S": "1", "ALERTS__BATCH_MINUTES": "0.1"}
 # Planted contact and complaint breaches (test_contact_sla): 5 SLA alerts; plus one garbage message: 1
 # ops.dead_letters alert.
 EXPECTED_ALERTS = 6

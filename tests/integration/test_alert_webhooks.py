@@ -62,8 +62,8 @@ def suspense(i: int, company: str = "1040", severity: str = "medium", state: str
 
 
 def env(chat: Chat, **extra: str) -> dict[str, str]:
-    return {"ALERTS__WEBHOOK_URL": chat.url, "ALERTS__WEBHOOK_FORMAT": "generic", "ALERTS__BATCH_MINUTES": "0.25",
-            "ALERTS__DELIVERY_TICK_S": "0.5"} | extra
+    return {"ALERTS__WEBHOOK_URL": chat.url, "ALERTS__WEBHOOK_FORMAT": "generic", "ALERTS__BATCH_MINUTES": "0.1",
+            "ALERTS__DELIVERY_TICK_S": "0.5", "ALERTS__RATE_PER_MINUTE": "10", "ALERTS__RATE_PER_HOUR": "100"} | extra
 
 
 def test_one_digest_per_rule_and_company_high_at_once_and_a_restart_reposts_nothing(pipeline: Pipeline) -> None:
@@ -80,7 +80,7 @@ def test_one_digest_per_rule_and_company_high_at_once_and_a_restart_reposts_noth
         producer.flush()
         worker = pipeline.start_worker(0, **env(chat))
         pipeline.wait_for(lambda: sum(chat.listed().values()) >= 26, what="every alert listed in a digest")
-        time.sleep(2)  # ticks after the last digest: nothing more may come
+        time.sleep(1.5)  # ticks after the last digest: nothing more may come
         # The repeated alert has the same id: the alerts table keeps it once (ReplacingMergeTree, FINAL).
         assert pipeline.scalar("SELECT count() FROM alerts FINAL") == 26
         assert chat.listed() == Counter({a.alert_id: 1 for a in [*many, service_level]})
@@ -120,24 +120,25 @@ def test_items_held_by_the_rate_limit_come_in_a_later_digest(pipeline: Pipeline)
     chat = Chat()
     try:
         producer = pipeline.producer()
-        companies = ["1010", "1020", "1030"]
+        companies = ["1010", "1020", "1030", "1040", "1050"]
         for company in companies:
             for i in range(3):
                 producer.send(suspense(i, company, severity="high"))
         producer.flush()
-        pipeline.start_worker(0, **env(chat, ALERTS__RATE_PER_MINUTE="2", ALERTS__RATE_PER_HOUR="100"))
-        pipeline.wait_for(lambda: sum(chat.listed().values()) >= 9, what="the first digests")
-        time.sleep(2)
-        # Two messages allowed: the first company on its own, the other two merged into the last message.
-        assert len(chat.posts) == 2
-        assert [[s["scope"] for s in body["sections"]] for _, body, _ in chat.posts] == [["1010"], ["1020", "1030"]]
-        # The bucket is empty: a new high item is held, never dropped, and goes out when a token is back (30 s).
+        pipeline.start_worker(0, **env(chat, ALERTS__RATE_PER_MINUTE="4", ALERTS__RATE_PER_HOUR="100"))
+        pipeline.wait_for(lambda: sum(chat.listed().values()) >= 15, what="the first digests")
+        time.sleep(1)
+        # Four messages allowed: three companies on their own, the other two merged into the last message.
+        assert len(chat.posts) == 4
+        assert [[s["scope"] for s in body["sections"]] for _, body, _ in chat.posts] == [
+            ["1010"], ["1020"], ["1030"], ["1040", "1050"]]
+        # The bucket is empty: a new high item is held, never dropped, and goes out when a token is back (15 s).
         producer.send(suspense(7, "1010", severity="high"))
         producer.flush()
         held_since = time.monotonic()
-        pipeline.wait_for(lambda: len(chat.posts) >= 3, timeout=90, what="the held item's digest")
-        assert chat.posts[2][2] - held_since >= 15, "posted before the rate limit allowed it"
-        assert [i["alert_id"] for s in chat.posts[2][1]["sections"] for i in s["items"]] == ["raised-1010-7"]
+        pipeline.wait_for(lambda: len(chat.posts) >= 5, timeout=90, what="the held item's digest")
+        assert chat.posts[4][2] - held_since >= 5, "posted before the rate limit allowed it"
+        assert [i["alert_id"] for s in chat.posts[4][1]["sections"] for i in s["items"]] == ["raised-1010-7"]
         assert chat.listed() == Counter({f"raised-{c}-{i}": 1 for c in companies for i in range(3)}
                                         | {"raised-1010-7": 1})
     finally:
