@@ -209,14 +209,16 @@ _DEFAULT_ROUTES: dict[str, Route] = {
 
 
 class AlertSettings(_Group):
-    """Alert delivery to team chat: digests per rule, company and day, routed by severity and rate-limited per
-    channel, worked through from an outbox (`alert_deliveries`) by a timer on the leader."""
+    """Alert digests to team chat: routed by severity, rate-limited per channel, from an outbox on the leader.
+
+    One message per rule, company/organisation and day lists its items; the outbox is `alert_deliveries`."""
 
     channels: list[AlertChannel] = Field(
         default_factory=list,
         description='Team-chat channels, JSON: [{"name": "ekonomi", "kind": "mattermost", "url": "https://..."}, '
         "...] (kind slack|teams|mattermost|generic; optional rate_per_minute, rate_per_hour, language); every "
-        "channel gets every digest. Empty: only ALERTS__WEBHOOK_URL, if set",
+        "channel gets every digest. Holds the webhook URLs: a secret, give it from a secret store, never commit it. "
+        "Empty: only ALERTS__WEBHOOK_URL, if set",
     )
     webhook_url: SecretStr | None = Field(
         None, description="One team-chat incoming webhook, the channel `webhook:<format>` beside ALERTS__CHANNELS; "
@@ -241,8 +243,9 @@ class AlertSettings(_Group):
         description="Stockholm time (HH:MM) of the daily digest of the items routed `daily`",
     )
     rate_per_minute: int = Field(
-        2, ge=1, description="Token bucket per channel: at most this many messages in a burst and per minute; a "
-        "digest over the limit is held and its items go out, merged, in the group's next digest"
+        2, ge=1, description="Token bucket per channel: at most this many messages in a burst and per minute. When "
+        "more groups are due than messages allowed, the last allowed message takes the remaining groups; with none "
+        "allowed, the items are held and go out in a later digest, never dropped"
     )
     rate_per_hour: int = Field(
         8, ge=1, description="Token bucket per channel: at most this many messages in a burst and per hour (8: at "
@@ -253,7 +256,8 @@ class AlertSettings(_Group):
     )
     webhook_timeout_s: float = Field(5.0, gt=0, description="Timeout of one POST")
     webhook_batch: int = Field(
-        2000, ge=1, description="Alerts the delivery timer reads from the outbox per tick and channel"
+        100, ge=1, description="Alerts (oldest first) the delivery timer reads from the outbox per tick and channel to "
+        "make digests of; more wait for the next tick"
     )
     delivery_tick_s: float = Field(
         1.0, gt=0, description="How often the leader's delivery timer looks for stored alerts not yet delivered"

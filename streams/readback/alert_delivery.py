@@ -105,7 +105,8 @@ class Outbox:
 
     def sent_recently(self) -> tuple[int, int]:
         """Digests made in the last minute and the last hour."""
-        minute, hour = query(self._clients.get(), "alerts_digests_sent", channel=self.channel).result_rows[0]
+        client: Client = self._clients.get()
+        minute, hour = query(client, "alerts_digests_sent", channel=self.channel).result_rows[0]
         return int(minute), int(hour)
 
     def record(self, outgoing: Outgoing, attempt: Attempt | None) -> None:
