@@ -114,6 +114,7 @@ class MemoryOutbox:
         self.rows: list[tuple[str, str, str, int]] = []  # alert_id, digest_id, state, attempts
         self.digests: dict[str, Outgoing] = {}
         self.fail_writes = False
+        self.fail_outcomes = False
 
     def due(self, limit: int, lookback_h: int) -> list[tuple[Item, int]]:
         assigned = {r[0] for r in self.rows}
@@ -130,7 +131,7 @@ class MemoryOutbox:
         return 0, len(self.digests)
 
     def record(self, outgoing: Outgoing, attempt: Attempt | None) -> None:
-        if self.fail_writes:
+        if self.fail_writes or (self.fail_outcomes and attempt is not None):
             raise ConnectionError("store down")
         state = "pending" if attempt is None else attempt.outcome.value
         self.digests.setdefault(outgoing.digest.digest_id, outgoing)
@@ -224,5 +225,22 @@ def test_a_refused_digest_is_not_retried_and_an_unrecorded_outcome_stops_posting
         assert await c.tick() == 0 and chat2.calls == 1  # cannot assign: nothing posted
         outbox2.fail_writes = False
         assert await c.tick() == 1 and chat2.listed == Counter({i.alert.alert_id: 1 for i in outbox2.alerts})
+
+    asyncio.run(scenario())
+
+
+def test_an_outcome_the_store_cannot_record_stops_posting_until_it_is_written() -> None:
+    async def scenario() -> None:
+        outbox, chat, clock = MemoryOutbox(), Chat(), Clock()
+        outbox.alerts = [Item(alert(1, "1010", "high"), T)]
+        c = courier(outbox, chat, clock)
+        outbox.fail_outcomes = True
+        assert await c.tick() == 0 and len(chat.delivered) == 1 and len(c.unrecorded) == 1
+        outbox.alerts.append(Item(alert(2, "1020", "high"), T))
+        assert await c.tick() == 0 and chat.calls == 1  # still unrecorded: nothing posted
+        outbox.fail_outcomes = False
+        assert await c.tick() == 1 and not c.unrecorded  # the outcome written first, then 1020's digest
+        assert list(chat.delivered.values()) == [1, 1]
+        assert chat.listed == Counter({i.alert.alert_id: 1 for i in outbox.alerts})
 
     asyncio.run(scenario())
