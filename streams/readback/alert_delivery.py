@@ -185,10 +185,11 @@ class Courier:
         attempts = {item.alert.alert_id: n for item, n in waiting}
         digests = pack(sections, self.limit.available(self.mono()), self.outbox.channel,
                        now.astimezone(STOCKHOLM).date(), self.schedule.max_items)
-        self.held = sum(len(s.alerts) for s in sections) - sum(len(d.alerts) for d in digests)
-        if self.held:
+        held = sum(len(s.alerts) for s in sections) - sum(len(d.alerts) for d in digests)
+        if held and held != self.held:  # logged when it changes, not on every tick
             log.info("alert digests held by the channel's rate limit", channel=self.outbox.channel,
-                     items=self.held, per_minute=self.per_minute, per_hour=self.per_hour)
+                     items=held, per_minute=self.per_minute, per_hour=self.per_hour)
+        self.held = held
         for digest in digests:
             # Attempts before digests carry over, so this assignment is never older than those rows on merge.
             outgoing = Outgoing(digest, now, max(attempts.get(a.alert_id, 0) for a in digest.alerts))
