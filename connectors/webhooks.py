@@ -1,5 +1,6 @@
-"""Alert webhooks to team chat: payloads for Slack, Teams or plain JSON, one async POST per alert with an
-`Idempotency-Key`; the retries and the delivery state live in the outbox (`streams/readback/alert_delivery.py`)."""
+"""Alert webhooks to team chat: one async POST per digest with the digest id as `Idempotency-Key`; the payloads
+come from `servicepulse.alerts.formatters` (Slack, Teams, Mattermost, generic JSON), the retries and the delivery
+state live in the outbox (`streams/readback/alert_delivery.py`)."""
 
 from __future__ import annotations
 
@@ -9,41 +10,7 @@ from typing import Any
 
 import httpx
 
-from servicepulse.schemas.events import Alert, AlertState
-
-__all__ = ["Attempt", "Outcome", "WebhookPoster", "alert_payload", "backoff", "classify"]
-
-_ICON = {"raised": "🔴", "resolved": "✅"}
-
-
-def _text(alert: Alert) -> str:
-    parts = [f"{_ICON[alert.state.value]} [{alert.severity.value.upper()}] {alert.title}"]
-    if alert.measured_value is not None and alert.target is not None:
-        unit = f" {alert.unit}" if alert.unit and alert.unit != "ratio" else ""
-        parts.append(f"measured {alert.measured_value:g}{unit}, target {alert.target:g}{unit}")
-    if alert.window_start is not None and alert.window_end is not None:
-        parts.append(f"window {alert.window_start:%Y-%m-%d %H:%M}–{alert.window_end:%H:%M}")
-    parts.append(f"rule {alert.rule_id} v{alert.rule_version}")
-    return " · ".join(parts)
-
-
-def alert_payload(alert: Alert, fmt: str) -> dict[str, Any]:
-    """What the chat receives. Alerts carry no personal data by construction; only these fields are sent."""
-    text = _text(alert)
-    if fmt == "slack":
-        return {"text": text}
-    if fmt == "teams":
-        return {"@type": "MessageCard", "@context": "https://schema.org/extensions",
-                "themeColor": "D13438" if alert.state is AlertState.raised else "2EB886",
-                "summary": alert.title, "text": text}
-    return {
-        "alert_id": alert.alert_id, "alert_key": alert.alert_key, "state": alert.state.value,
-        "severity": alert.severity.value, "rule_id": alert.rule_id, "rule_version": alert.rule_version,
-        "title": alert.title, "measured_value": alert.measured_value, "target": alert.target, "unit": alert.unit,
-        "window_start": alert.window_start.isoformat() if alert.window_start else None,
-        "window_end": alert.window_end.isoformat() if alert.window_end else None,
-        "occurred_at": alert.occurred_at.isoformat(), "text": text,
-    }
+__all__ = ["Attempt", "Outcome", "WebhookPoster", "backoff", "classify"]
 
 
 class Outcome(StrEnum):
@@ -75,18 +42,16 @@ def backoff(failures: int, base_s: float, cap_s: float) -> float:
 
 
 class WebhookPoster:
-    """Posts one alert per call, asynchronously, with the alert id as `Idempotency-Key`: an endpoint that honours
-    the header ignores a repeat (an alert posted but not yet recorded as delivered when the worker died)."""
+    """Posts one payload per call, asynchronously, with the digest id as `Idempotency-Key`: an endpoint that honours
+    the header ignores a repeat (a digest posted but not yet recorded as delivered when the worker died)."""
 
-    def __init__(self, url: str, fmt: str, timeout_s: float) -> None:
+    def __init__(self, url: str, timeout_s: float) -> None:
         self._url = url
-        self._fmt = fmt
         self._client = httpx.AsyncClient(timeout=timeout_s)
 
-    async def post(self, alert: Alert) -> Attempt:
+    async def post(self, payload: dict[str, Any], key: str) -> Attempt:
         try:
-            response = await self._client.post(self._url, json=alert_payload(alert, self._fmt),
-                                               headers={"Idempotency-Key": alert.alert_id})
+            response = await self._client.post(self._url, json=payload, headers={"Idempotency-Key": key})
         except httpx.HTTPError as exc:
             # The URL holds the webhook's token: record the error type, never the URL.
             return Attempt(Outcome.pending, type(exc).__name__)

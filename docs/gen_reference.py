@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ def migration_sql() -> dict[str, str]:
 
 _CREATE = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+)\s*$")
 _COLUMN = re.compile(r"^\s+(\w+)\s+(.+?)(?:\s+DEFAULT\s.*)?,?\s*$")
+_ADD_COLUMN = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN IF NOT EXISTS (\w+) (.+?)(?:\s+DEFAULT\s.*)?;?\s*$")
 # Migration comments may mention where a change came from; user documentation names no tickets.
 _TICKET = re.compile(r"\s*\(issues? \d+[^)]*\)", re.IGNORECASE)
 
@@ -77,6 +78,14 @@ def sql_tables() -> list[SqlTable]:
                     columns.append((col.group(1), col.group(2).rstrip(",")))
                 k += 1
             tables.append(SqlTable(m.group(1), _TICKET.sub("", " ".join(comment)), tuple(columns), migration))
+        # Columns added later (`ALTER TABLE t ADD COLUMN`): listed with the table, the file's comment appended.
+        added = [a for a in map(_ADD_COLUMN.match, lines) if a]
+        for name in dict.fromkeys(a.group(1) for a in added):
+            head = " ".join(x.removeprefix("--").strip() for x in lines if x.startswith("--"))
+            at = next(n for n, t in enumerate(tables) if t.name == name)
+            tables[at] = replace(tables[at], comment=f"{tables[at].comment} {_TICKET.sub('', head)}".strip(),
+                                 columns=tables[at].columns + tuple((a.group(2), a.group(3)) for a in added
+                                                                    if a.group(1) == name))
     return tables
 
 

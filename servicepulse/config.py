@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from servicepulse.domain.parameters import Parameters, load_parameters
 
 __all__ = [
     "DEMO_PSEUDONYM_KEY",
+    "AlertChannel",
     "AlertSettings",
     "ClickHouseSettings",
     "DevstackSettings",
@@ -194,16 +195,77 @@ class WorkerSettings(_Group):
     health_interval_s: float = Field(2.0, gt=0, description="How often the health file is rewritten")
 
 
-class AlertSettings(_Group):
-    """Alert delivery to team chat: an outbox (`alert_deliveries`) worked through by a timer on the leader."""
+class AlertChannel(_Group):
+    """One team-chat channel: where its digests go and in which payload shape. The URL holds the webhook's token:
+    give it through the environment (a secret store), never in a file of the repository."""
 
-    webhook_url: SecretStr | None = Field(
-        None, description="Team-chat incoming webhook (Slack, Teams or any JSON endpoint); unset = no posting"
+    name: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+                      description="Channel name, the key of its delivery state in `alert_deliveries`")
+    kind: Literal["slack", "teams", "mattermost", "generic"] = Field(
+        "slack", description="Payload shape: Slack mrkdwn, a Teams Adaptive Card (Workflows webhook), Mattermost "
+        "Markdown, or generic JSON (items as fields)")
+    url: SecretStr = Field(description="Incoming-webhook URL (a secret)")
+    rate_per_minute: int | None = Field(None, ge=1, description="Overrides ALERTS__RATE_PER_MINUTE for this channel")
+    rate_per_hour: int | None = Field(None, ge=1, description="Overrides ALERTS__RATE_PER_HOUR for this channel")
+    language: Literal["sv", "en"] | None = Field(None, description="Overrides ALERTS__LANGUAGE for this channel")
+
+
+Route = Literal["now", "batch", "daily"]
+_DEFAULT_ROUTES: dict[str, Route] = {
+    "critical": "now", "high": "now", "medium": "batch", "low": "daily", "info": "batch",
+}
+
+
+class AlertSettings(_Group):
+    """Alert digests to team chat: routed by severity, rate-limited per channel, from an outbox on the leader.
+
+    One message per rule, company/organisation and day lists its items; the outbox is `alert_deliveries`."""
+
+    channels: list[AlertChannel] = Field(
+        default_factory=list,
+        description='Team-chat channels, JSON: [{"name": "ekonomi", "kind": "mattermost", "url": "https://..."}, '
+        "...] (kind slack|teams|mattermost|generic; optional rate_per_minute, rate_per_hour, language); every "
+        "channel gets every digest. Holds the webhook URLs: a secret, give it from a secret store, never commit it. "
+        "Empty: only ALERTS__WEBHOOK_URL, if set",
     )
-    webhook_format: str = Field("slack", pattern="^(slack|teams|generic)$", description="Payload shape")
+    webhook_url: SecretStr | None = Field(
+        None, description="One team-chat incoming webhook, the channel `webhook:<format>` beside ALERTS__CHANNELS; "
+        "unset = none"
+    )
+    webhook_format: str = Field("slack", pattern="^(slack|teams|mattermost|generic)$",
+                                description="Payload shape of ALERTS__WEBHOOK_URL")
+    language: Literal["sv", "en"] = Field("sv", description="Language of the chat text: Swedish or English")
+    routes: dict[str, Route] = Field(
+        default_factory=lambda: dict(_DEFAULT_ROUTES),
+        description='Severity -> when its digest goes out, JSON: "now" (the next tick; several in one tick share a '
+        'digest), "batch" (every ALERTS__BATCH_MINUTES) or "daily" (at ALERTS__DAILY_AT); severities not given keep '
+        'their default (critical, high: now; medium: batch; low: daily; info, i.e. resolves: batch). A group with '
+        "one item due takes its other waiting items along",
+    )
+    batch_minutes: float = Field(
+        10.0, gt=0, le=1440, description="Batched items go out on the Stockholm clock's multiples of this many minutes "
+        "(from midnight) after they were stored"
+    )
+    daily_at: str = Field(
+        "07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Stockholm time (HH:MM) of the daily digest of the items routed `daily`",
+    )
+    rate_per_minute: int = Field(
+        2, ge=1, description="Token bucket per channel: at most this many messages in a burst and per minute. When "
+        "more groups are due than messages allowed, the last allowed message takes the remaining groups; with none "
+        "allowed, the items are held and go out in a later digest, never dropped"
+    )
+    rate_per_hour: int = Field(
+        8, ge=1, description="Token bucket per channel: at most this many messages in a burst and per hour (8: at "
+        "most 9 in any 10 minutes)"
+    )
+    digest_max_items: int = Field(
+        60, ge=1, description="Items listed in one message at most; a group with more waiting is sent in parts"
+    )
     webhook_timeout_s: float = Field(5.0, gt=0, description="Timeout of one POST")
     webhook_batch: int = Field(
-        100, ge=1, description="Alerts the delivery timer takes from the outbox per tick (each is POSTed on its own)"
+        100, ge=1, description="Alerts (oldest first) the delivery timer reads from the outbox per tick and channel to "
+        "make digests of; more wait for the next tick"
     )
     delivery_tick_s: float = Field(
         1.0, gt=0, description="How often the leader's delivery timer looks for stored alerts not yet delivered"
@@ -213,12 +275,36 @@ class AlertSettings(_Group):
         "doubles with each failure in a row"
     )
     webhook_backoff_max_s: float = Field(
-        30.0, gt=0, description="Cap of that wait: an endpoint back after an outage gets its alerts within this"
+        30.0, gt=0, description="Cap of that wait: an endpoint back after an outage gets its digests within this"
     )
     delivery_lookback_h: int = Field(
-        24, ge=1, description="Alerts stored longer ago than this (wall clock) are no longer delivered; also keeps "
-        "a new outbox from posting the history of alerts stored before it existed"
+        48, ge=25, description="Alerts stored longer ago than this (wall clock) are no longer delivered (more than a "
+        "day: the daily digest); also keeps a new outbox from posting the history of alerts stored before it existed"
     )
+
+    def all_channels(self) -> list[AlertChannel]:
+        """ALERTS__CHANNELS, plus ALERTS__WEBHOOK_URL as the channel `webhook:<format>` (the name its delivery
+        state had before channels, so an upgrade posts nothing twice)."""
+        out = list(self.channels)
+        if self.webhook_url is not None:
+            out.append(AlertChannel(name=f"webhook:{self.webhook_format}", kind=self.webhook_format,
+                                    url=self.webhook_url))
+        return out
+
+    @field_validator("routes", mode="after")
+    @classmethod
+    def _default_routes(cls, routes: dict[str, Route]) -> dict[str, Route]:
+        unknown = set(routes) - set(_DEFAULT_ROUTES)
+        if unknown:
+            raise ValueError(f"unknown severities {sorted(unknown)}; one of {list(_DEFAULT_ROUTES)}")
+        return _DEFAULT_ROUTES | routes
+
+    @model_validator(mode="after")
+    def _distinct_channels(self) -> AlertSettings:
+        names = [c.name for c in self.all_channels()]
+        if len(names) != len(set(names)):
+            raise ValueError(f"alert channel names must be distinct: {names}")
+        return self
 
 
 class FinanceSettings(_Group):

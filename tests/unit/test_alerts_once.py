@@ -1,22 +1,19 @@
-"""Alerts raised once and delivered once: the outbox courier, the send/ack discipline of rule agents, transient
-registry failures, dead-letter alerts read back, and event-time fields."""
+"""Alerts raised once: HTTP outcomes and backoff of the webhook, the send/ack discipline of rule agents, transient
+registry failures, dead-letter alerts read back, and event-time fields (the digest courier: test_alert_digests)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 import pytest
 
-from servicepulse.config import load_settings
 from servicepulse.connectors.serde import ConfluentRegistry, FileRegistry, RegistryUnavailable, WireCodec
-from servicepulse.connectors.webhooks import Attempt, Outcome, backoff, classify
-from servicepulse.schemas.events import Alert, CallEvent, DeadLetter
+from servicepulse.connectors.webhooks import Outcome, backoff, classify
+from servicepulse.schemas.events import CallEvent, DeadLetter
 from servicepulse.streams.emit import decode_or_wait, send_or_leave
-from servicepulse.streams.readback.alert_delivery import Courier, Delivery
 from servicepulse.streams.readback.dead_letter_alerts import new_alerts
 
 T = datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
@@ -30,107 +27,11 @@ def leave(reason: str, **_: Any) -> NoReturn:
     raise Left(reason)
 
 
-def alert(i: int) -> Alert:
-    return Alert(alert_id=f"a{i}", alert_key=f"k{i}", state="raised", severity="medium", rule_id="ops.test",
-                 rule_version=1, title=f"Test alert {i}", occurred_at=T)
-
-
-class FakeOutbox:
-    """The outbox table in memory: delivered/rejected alerts are no longer due."""
-
-    def __init__(self, alerts: Sequence[Alert]) -> None:
-        self.alerts = list(alerts)
-        self.rows: list[Delivery] = []
-        self.fail_writes = False
-
-    def due(self, limit: int, lookback_h: int) -> list[tuple[Alert, int]]:
-        done = {d.alert_id for d in self.rows if d.attempt.outcome is not Outcome.pending}
-        attempts: dict[str, int] = {}
-        for d in self.rows:
-            attempts[d.alert_id] = max(attempts.get(d.alert_id, 0), d.attempts)
-        return [(a, attempts.get(a.alert_id, 0)) for a in self.alerts if a.alert_id not in done][:limit]
-
-    def record(self, deliveries: Sequence[Delivery]) -> None:
-        if self.fail_writes:
-            raise ConnectionError("store down")
-        self.rows.extend(deliveries)
-
-
-class FakeChat:
-    """An endpoint that answers `status` and counts successful posts per Idempotency-Key (the alert id)."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.status = status
-        self.delivered: dict[str, int] = {}
-        self.calls = 0
-
-    async def post(self, alert: Alert) -> Attempt:
-        self.calls += 1
-        outcome = classify(self.status)
-        if outcome is Outcome.delivered:
-            self.delivered[alert.alert_id] = self.delivered.get(alert.alert_id, 0) + 1
-        return Attempt(outcome, "" if outcome is Outcome.delivered else f"HTTP {self.status}")
-
-
-def courier(outbox: FakeOutbox, chat: FakeChat, **conf: Any) -> Courier:
-    settings = load_settings().alerts.model_copy(update={"webhook_backoff_s": 0.01, "webhook_backoff_max_s": 0.04,
-                                                         **conf})
-    return Courier(outbox, chat, settings)  # type: ignore[arg-type]
-
-
 def test_http_answers_and_backoff() -> None:
     assert [classify(s) for s in (200, 204, 503, 500, 429, 408, 400, 404)] == [
         Outcome.delivered, Outcome.delivered, Outcome.pending, Outcome.pending, Outcome.pending, Outcome.pending,
         Outcome.rejected, Outcome.rejected]
     assert [backoff(n, 1.0, 30.0) for n in range(8)] == [0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
-
-
-def test_an_outage_delays_alerts_and_loses_none() -> None:
-    async def scenario() -> None:
-        outbox, chat = FakeOutbox([alert(i) for i in range(5)]), FakeChat(503)
-        c = courier(outbox, chat)
-        for _ in range(3):
-            assert await c.tick() == 0
-            await asyncio.sleep(0.05)
-        # Down: one attempt per tick at most (endpoint-wide backoff), each recorded as pending, none dropped.
-        assert 1 <= chat.calls <= 3 and chat.delivered == {}
-        assert {d.attempt.outcome for d in outbox.rows} == {Outcome.pending}
-        assert [d.attempts for d in outbox.rows] == list(range(1, len(outbox.rows) + 1))
-        chat.status = 200
-        await asyncio.sleep(0.05)
-        assert await c.tick() == 5
-        assert await c.tick() == 0  # delivered: never posted again
-        # A new courier (a restarted worker, a new leader) reads the same outbox and posts nothing.
-        assert await courier(outbox, chat).tick() == 0
-        assert chat.delivered == {f"a{i}": 1 for i in range(5)}
-
-    asyncio.run(scenario())
-
-
-def test_a_refused_alert_is_not_retried_and_does_not_hold_the_others() -> None:
-    async def scenario() -> None:
-        outbox, chat = FakeOutbox([alert(1), alert(2)]), FakeChat(400)
-        c = courier(outbox, chat)
-        assert await c.tick() == 0
-        assert [d.attempt.outcome for d in outbox.rows] == [Outcome.rejected, Outcome.rejected]
-        assert await c.tick() == 0 and chat.calls == 2
-
-    asyncio.run(scenario())
-
-
-def test_an_outcome_the_store_cannot_record_stops_posting_until_it_is_written() -> None:
-    async def scenario() -> None:
-        outbox, chat = FakeOutbox([alert(1), alert(2)]), FakeChat(200)
-        outbox.fail_writes = True
-        c = courier(outbox, chat)
-        assert await c.tick() == 1  # posted a1, could not record it: a2 waits
-        assert chat.delivered == {"a1": 1} and set(c.unrecorded) == {"a1"}
-        assert await c.tick() == 0 and chat.delivered == {"a1": 1}  # still unrecorded: nothing posted
-        outbox.fail_writes = False
-        assert await c.tick() == 1  # the outcome is written first, then a2 is posted
-        assert chat.delivered == {"a1": 1, "a2": 1} and not c.unrecorded
-
-    asyncio.run(scenario())
 
 
 def test_rule_agent_sends_are_retried_then_the_process_leaves_before_the_ack() -> None:

@@ -1,35 +1,81 @@
-"""Chat payloads carry the alert's measured value, target and rule, and nothing else."""
+"""Chat payloads, one shape per channel kind: the item's measured value, target, window and rule in the text, Swedish
+by default, and nothing of the evidence (`details_json`) as such."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from servicepulse.connectors.webhooks import alert_payload
+import pytest
+
+from servicepulse.alerts.digest import Digest, Section
+from servicepulse.alerts.formatters import KINDS, digest_payload
 from servicepulse.schemas.events import Alert
 
 T = datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
 
 
-def alert(state: str = "raised") -> Alert:
-    return Alert(alert_id="a1", alert_key="sla.service_level:kc-social", state=state, severity="high",
-                 rule_id="sla.service_level", rule_version=2, title="Service level below target in kc-social",
-                 measured_value=0.6, target=0.85, unit="ratio", window_start=T, window_end=T + timedelta(hours=1),
-                 occurred_at=T, details_json='{"offered": 40}')
+def alert(state: str = "raised", rule_id: str = "sla.custom", details: str = '{"offered": 40}') -> Alert:
+    return Alert(alert_id=f"a1-{state}", alert_key=f"{rule_id}:kc-social", state=state,
+                 severity="high" if state == "raised" else "info", rule_id=rule_id, rule_version=2,
+                 title="Service level below target in kc-social", measured_value=0.6, target=0.85, unit="ratio",
+                 window_start=T, window_end=T + timedelta(hours=1), occurred_at=T, details_json=details)
 
 
-def test_slack_text_names_value_target_window_and_rule() -> None:
-    text = alert_payload(alert(), "slack")["text"]
-    assert "[HIGH] Service level below target in kc-social" in text
-    assert "measured 0.6, target 0.85" in text
-    assert "2026-03-12 09:00–10:00" in text
-    assert "sla.service_level v2" in text
-    assert text.startswith("🔴")
-    assert alert_payload(alert("resolved"), "slack")["text"].startswith("✅")
+def digest(*alerts: Alert, scope: str = "lon") -> Digest:
+    return Digest("d1", "chat", date(2026, 3, 12), (Section(alerts[0].rule_id, scope, alerts),))
 
 
-def test_teams_card_and_generic_json() -> None:
-    card = alert_payload(alert(), "teams")
-    assert card["@type"] == "MessageCard" and card["themeColor"] == "D13438"
-    generic = alert_payload(alert(), "generic")
-    assert generic["alert_id"] == "a1" and generic["target"] == 0.85
-    assert "details_json" not in generic, "evidence stays in ClickHouse, not in chat"
+def test_slack_text_names_value_target_window_and_rule_in_swedish_and_english() -> None:
+    text = digest_payload(digest(alert()), "slack", "sv")["text"].replace("\u00a0", " ")
+    assert text.startswith("🔴 sla.custom · lon · 12 mar 2026 — nya: 1")
+    assert "*Ny* [HÖG] Service level below target in kc-social" in text
+    assert "uppmätt 60 %, mål 85 %" in text
+    assert "period 2026-03-12 10:00–11:00" in text  # Stockholm time
+    assert "regel sla.custom v2" in text
+    english = digest_payload(digest(alert()), "slack", "en")["text"]
+    assert "*New* [HIGH]" in english and "measured 60%, target 85%" in english and "rule sla.custom v2" in english
+    resolved = digest_payload(digest(alert("resolved")), "slack", "sv")["text"]
+    assert resolved.startswith("✅") and "åtgärdade: 1" in resolved
+
+
+def test_a_raise_and_its_resolve_in_one_digest_are_one_resolved_item() -> None:
+    text = digest_payload(digest(alert(), alert("resolved")), "mattermost", "sv")["text"]
+    assert text.count("\n- ") == 1 and "**Ny och åtgärdad** [HÖG]" in text and "åtgärdad 2026-03-12 10:00" in text
+
+
+def test_each_kind_has_its_shape() -> None:
+    d = digest(alert())
+    slack = digest_payload(d, "slack", "sv")
+    assert set(slack) == {"text", "unfurl_links", "unfurl_media"} and "*Ny*" in slack["text"]
+    mattermost = digest_payload(d, "mattermost", "sv")
+    assert mattermost["text"].startswith("#### 🔴") and "**Ny**" in mattermost["text"]
+    card = digest_payload(d, "teams", "sv")
+    assert card["type"] == "message"
+    attachment = card["attachments"][0]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    body = attachment["content"]["body"]
+    assert attachment["content"]["type"] == "AdaptiveCard" and [b["type"] for b in body] == ["TextBlock"] * 2
+    assert body[0]["weight"] == "Bolder" and "uppmätt 60" in body[1]["text"]
+    generic = digest_payload(d, "generic", "sv")
+    assert generic["digest_id"] == "d1" and generic["day"] == "2026-03-12" and generic["language"] == "sv"
+    item = generic["sections"][0]["items"][0]
+    assert item["alert_id"] == "a1-raised" and item["target"] == 0.85 and generic["sections"][0]["scope"] == "lon"
+    for kind in KINDS:
+        assert "offered" not in str(digest_payload(d, kind, "sv")), "evidence stays in ClickHouse, not in chat"
+    with pytest.raises(ValueError, match="unknown channel kind"):
+        digest_payload(d, "irc", "sv")
+
+
+def test_suspense_items_in_swedish_amounts_and_personnummer_never_reach_chat() -> None:
+    raised = Alert(alert_id="s1", alert_key="gl.suspense_aged:1040:A 17", state="raised", severity="medium",
+                   rule_id="gl.suspense_aged", rule_version=1, title="Open item A 17 on 9894 (1040)",
+                   occurred_at=T, details_json='{"account": "9894", "voucher_series": "A", "voucher_number": "17", '
+                   '"open_ore": 12345678, "breached_on": "2026-03-01", "reasons": ["age", "amount"]}')
+    text = digest_payload(digest(raised, scope="1040"), "slack", "sv")["text"]
+    assert "Verifikation A 17 på konto 9894: 123\u00a0456,78\u00a0kr öppet, över gränsen sedan 2026-03-01 " \
+           "(ålder, belopp)" in text
+    person = Alert(alert_id="p1", alert_key="ops.custom:x", state="raised", severity="low", rule_id="ops.custom",
+                   rule_version=1, title="Pay line of 19811218-9876 refused", occurred_at=T)
+    for kind in KINDS:
+        payload = str(digest_payload(digest(person), kind, "sv"))
+        assert "19811218-9876" not in payload and "Pay line of" in payload
