@@ -19,6 +19,9 @@ from servicepulse.streams.sink import TABLES
 
 pytestmark = pytest.mark.integration
 
+# Auditors' reviews are people's conclusions, typed in with `servicepulse findings review`: the demo has none.
+HUMAN_INPUT = {"finding_reviews", "sample_reviews"}
+
 
 def test_up_demo_fills_every_raw_table_and_stops_cleanly(tmp_path: Path) -> None:
     kafka_port, store_port = free_port(), free_port()
@@ -38,7 +41,8 @@ def test_up_demo_fills_every_raw_table_and_stops_cleanly(tmp_path: Path) -> None
             try:
                 client = client or clickhouse_connect.get_client(host="127.0.0.1", port=store_port,
                                                                  database="servicepulse", compress=False)
-                counts = {s.table: scalar_int(client, f"SELECT count() FROM {s.table}") for s in TABLES.values()}
+                counts = {s.table: scalar_int(client, f"SELECT count() FROM {s.table}") for s in TABLES.values()
+                          if s.table not in HUMAN_INPUT}
             except Exception:
                 time.sleep(1)
                 continue
