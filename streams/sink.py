@@ -24,6 +24,8 @@ from servicepulse.schemas.events import (
     PayrollRun,
 )
 
+from .sink_rows import row_maker
+
 __all__ = [
     "META_COLUMNS",
     "TABLES",
@@ -41,6 +43,9 @@ __all__ = [
 ]
 
 META_COLUMNS = ("_topic", "_partition", "_offset")
+_DL_FIELDS = tuple(DeadLetter.model_fields)
+_DL_TOPIC, _DL_PARTITION, _DL_OFFSET = (_DL_FIELDS.index(f) for f in ("source_topic", "source_partition",
+                                                                      "source_offset"))
 
 
 @dataclass(frozen=True)
@@ -132,26 +137,41 @@ def decode_batch(
     marks = dict(watermarks)
     firsts: dict[tuple[str, int], int] = {}
     lasts: dict[tuple[str, int], int] = {}
-    fields = tuple(spec.model.model_fields)
+    model = spec.model
+    fields = tuple(model.model_fields)
+    maker = row_maker(model)
+    # A dead letter's row stands at the rejected message's position (its source_* fields), not its own.
+    positioned = model is DeadLetter
+    rows, sources = result.rows, result.sources
     for msg in messages:
         try:
-            event = codec.decode(msg.value, spec.model)
+            datum, schema_id = codec.decode_datum(msg.value, model)
+            # Checked without a pydantic object when the values are surely valid; pydantic decides otherwise.
+            row = maker.row(datum)
+            if row is None:
+                values = codec.validate(datum, model, schema_id).__dict__
+                row = [_value(values[name]) for name in fields]
         except DecodeError as exc:
             if msg.offset <= marks.get((msg.topic, msg.partition), -1):
                 result.skipped += 1
                 continue
             result.dead_letters.append(dead_letter_for(msg, exc, stage=f"sink:{spec.table}", now=now))
             continue
-        topic, partition, offset = position(spec, msg, event)
-        if offset <= marks.get((topic, partition), -1):
+        if positioned and row[_DL_PARTITION] >= 0:
+            where = (row[_DL_TOPIC], row[_DL_PARTITION])
+            offset = row[_DL_OFFSET]
+        else:
+            where, offset = (msg.topic, msg.partition), msg.offset
+        if offset <= marks.get(where, -1):
             result.skipped += 1
             continue
-        marks[(topic, partition)] = offset
-        firsts.setdefault((topic, partition), offset)
-        lasts[(topic, partition)] = offset
-        values = event.__dict__
-        result.rows.append([_value(values[name]) for name in fields] + [topic, partition, offset])
-        result.sources.append(msg)
+        marks[where] = offset
+        if where not in firsts:
+            firsts[where] = offset
+        lasts[where] = offset
+        row += (where[0], where[1], offset)
+        rows.append(row)
+        sources.append(msg)
     result.ranges = [(t, p, firsts[(t, p)], lasts[(t, p)]) for (t, p) in firsts]
     return result
 

@@ -133,8 +133,10 @@ class TableSink:
     partitions have moved on."""
 
     def __init__(self, spec: TableSpec, settings: Settings, codec: WireCodec, fence: Fence,
-                 health: Health | None = None) -> None:
+                 health: Health | None = None, wait: Callable[[int, float], None] | None = None) -> None:
         self.spec = spec
+        # How a retry waits: by default on the fence; the sink process also serves its consumer meanwhile.
+        self._wait = wait or fence.wait
         self._settings = settings
         self._codec = codec
         self._clients = ThreadClients(settings.clickhouse)
@@ -167,7 +169,7 @@ class TableSink:
                 log.warning("store unavailable; the batch waits (nothing acked, nothing lost)", table=self.spec.table,
                             step=what, attempt=attempt, outage_s=round(outage, 1), retry_in_s=delay,
                             error=refusal_reason(exc))
-                self._fence.wait(ticket, delay)
+                self._wait(ticket, delay)
                 continue
             return value
 
@@ -241,11 +243,13 @@ class TableSink:
     def _insert(self, chunk: Sequence[Pending], ticket: int) -> None:
         # The token names the chunk's exact offsets, so a retried or replayed sub-insert is the same insert.
         token = dedup_token(self.spec.table, ranges_of(chunk))
-        rows = [p.row for p in chunk]
+        # Column-oriented: clickhouse-connect serialises each column in one pass instead of walking the rows.
+        columns = list(zip(*(p.row for p in chunk), strict=True))
         parts = _fenced_partitions(chunk)
 
         def insert() -> None:
-            insert_rows(self._client(), self.spec.table, self.spec.columns, rows, token=token, retries=0)
+            insert_rows(self._client(), self.spec.table, self.spec.columns, columns, token=token, retries=0,
+                        column_oriented=True)
 
         try:
             self._retrying("insert", insert, ticket, parts)
@@ -296,8 +300,11 @@ def register(app: faust.App, settings: Settings, codec: WireCodec, worker_index:
     dlq = app.topic(topics.dead_letters, key_type=bytes, value_type=bytes)
     fence = fence_of(app)
     health = Health()
-    for attr, spec in TABLES.items():
-        _register_sink(app, settings, codec, getattr(topics, attr), spec, dlq, fence, health)
+    if settings.sink.in_worker:
+        # The fallback of one release: the sink as Faust agents. By default it is `servicepulse sink`
+        # (streams/sink_process.py), a batch consumer of its own, and the worker's health file reports the worker.
+        for attr, spec in TABLES.items():
+            _register_sink(app, settings, codec, getattr(topics, attr), spec, dlq, fence, health)
     path = settings.worker.health_dir / f"worker-{worker_index}.json"
 
     async def report_health() -> None:
