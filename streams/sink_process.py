@@ -74,6 +74,9 @@ class SinkProcess:
         self._carry: list[KafkaMessage] = []
         self._rejoin = False
         self._stop = threading.Event()
+        # Offsets after the batches stored since the last commit, committed every SINK__COMMIT_INTERVAL_S.
+        self._pending: dict[Partition, int] = {}
+        self._committed_at = time.monotonic()
 
     # ------------------------------------------------------------------ group membership
 
@@ -86,6 +89,7 @@ class SinkProcess:
         # and abandoned, uncommitted; the messages read ahead go too (the new owner reads them).
         self._fence.revoke_all()
         self._carry.clear()
+        self._commit()  # what is stored, before the partitions go: less for the new owner to read again
         log.info("partitions revoked", partitions=len(partitions), epoch=self._fence.epoch)
 
     def _subscribe(self) -> None:
@@ -185,8 +189,19 @@ class SinkProcess:
         if not ends:
             return
         self._fence.check(ticket, ends)
+        self._pending |= ends
+        if time.monotonic() - self._committed_at >= self._settings.sink.commit_interval_s:
+            self._commit()
+
+    def _commit(self) -> None:
+        """Commit the offsets after the stored batches (never before their rows are written)."""
+        pending, self._pending = self._pending, {}
+        self._committed_at = time.monotonic()
+        if not pending:
+            return
         try:
-            self._consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in ends.items()], asynchronous=False)
+            self._consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in pending.items()],
+                                  asynchronous=False)
         except KafkaException as exc:
             # The rows are stored; an uncommitted batch is redelivered and skipped by the replay guard.
             log.warning("offsets not committed after the insert; the replay guard absorbs the redelivery",
@@ -229,6 +244,7 @@ class SinkProcess:
                     self._resume()
         finally:
             self._stop.set()
+            self._commit()
             self._consumer.close()
             self._producer.flush(10)
             log.info("sink stopped", index=self._index)

@@ -121,6 +121,11 @@ def _field_check(name: str, info: FieldInfo) -> Check:
             if type(v) is not int or not lo <= v <= hi:
                 raise _Unsure
             return v
+    elif annotation is float:
+        def check(v: Any) -> Any:
+            if type(v) is not float or (low is not None and not v >= low) or (high is not None and not v <= high):
+                raise _Unsure
+            return v
     elif annotation is AwareDatetime or annotation is datetime:
         def check(v: Any) -> Any:
             if type(v) is not datetime or v.tzinfo is None or not DATETIME_MIN <= v <= DATETIME_MAX:
@@ -145,6 +150,8 @@ def _field_check(name: str, info: FieldInfo) -> Check:
             scale = max(-exponent, 0)
             if (places is not None and scale > places) or (max_digits is not None and max(digits, whole + scale)
                                                              > max_digits):
+                raise _Unsure
+            if max_digits is not None and places is not None and whole > max_digits - places:
                 raise _Unsure
             return v
     elif isinstance(annotation, type) and issubclass(annotation, StrEnum):

@@ -168,7 +168,8 @@ class Pipeline:
                     time.sleep(0.15)
             producer.flush()
 
-        slow_commit = {"WORKER__COMMIT_INTERVAL_S": "60", "WORKER__COMMIT_EVERY": "1000000"}
+        slow_commit = {"WORKER__COMMIT_INTERVAL_S": "60", "WORKER__COMMIT_EVERY": "1000000",
+                       "SINK__COMMIT_INTERVAL_S": "60"}
         first = self.start_worker(0, **slow_commit)
         feeder = threading.Thread(target=feed)
         feeder.start()
