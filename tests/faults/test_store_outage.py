@@ -33,7 +33,9 @@ def store(backend: Backend) -> Iterator[EmbeddedStore]:
 
 
 def _health(pipeline: Pipeline) -> dict[str, object]:
-    path = Path(pipeline.env["WORKER__HEALTH_DIR"]) / "worker-0.json"
+    # The sink process writes the store outage into its health file (the worker's, when the workers sink).
+    name = "worker-0.json" if pipeline.settings.sink.in_worker else "sink-0.json"
+    path = Path(pipeline.env["WORKER__HEALTH_DIR"]) / name
     document: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
     return document
 
