@@ -52,7 +52,8 @@ class SinkProcess:
         self._topics = {getattr(kafka.topics, attr): spec for attr, spec in TABLES.items()}
         self._fence = Fence(stall_limit_s=kafka.session_timeout_s)
         self._health = Health()
-        self._sinks = {topic: TableSink(spec, settings, codec, self._fence, self._health, wait=self._wait_serving)
+        self._sinks = {topic: TableSink(spec, settings, codec, self._fence, self._health, wait=self._wait_serving,
+                                        cache_watermarks=True)
                        for topic, spec in self._topics.items()}
         self._consumer = Consumer(client_config(kafka) | {
             "group.id": sink_group(settings),
@@ -67,6 +68,7 @@ class SinkProcess:
             # per-partition epoch.
             "partition.assignment.strategy": "range",
             "fetch.wait.max.ms": 50,
+            "on_commit": self._on_commit,
             "queued.min.messages": 20_000,
         })
         self._producer = Producer(client_config(kafka) | {"enable.idempotence": True, "linger.ms": 5})
@@ -191,17 +193,26 @@ class SinkProcess:
         self._fence.check(ticket, ends)
         self._pending |= ends
         if time.monotonic() - self._committed_at >= self._settings.sink.commit_interval_s:
-            self._commit()
+            self._commit(sync=False)
 
-    def _commit(self) -> None:
-        """Commit the offsets after the stored batches (never before their rows are written)."""
+    def _on_commit(self, err: Any, _partitions: Any) -> None:
+        if err is not None and err.code() != KafkaError._NO_OFFSET:
+            log.warning("offsets not committed after the insert; the replay guard absorbs the redelivery",
+                        error=str(err))
+
+    def _commit(self, sync: bool = True) -> None:
+        """Commit the offsets after the stored batches (never before their rows are written). Between batches
+        asynchronously: the commit only bounds what a restart re-reads, the watermarks keep the tables exact."""
         pending, self._pending = self._pending, {}
         self._committed_at = time.monotonic()
         if not pending:
             return
         try:
-            self._consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in pending.items()],
-                                  asynchronous=False)
+            offsets = [TopicPartition(t, p, o) for (t, p), o in pending.items()]
+            if sync:
+                self._consumer.commit(offsets=offsets, asynchronous=False)
+            else:
+                self._consumer.commit(offsets=offsets, asynchronous=True)
         except KafkaException as exc:
             # The rows are stored; an uncommitted batch is redelivered and skipped by the replay guard.
             log.warning("offsets not committed after the insert; the replay guard absorbs the redelivery",
@@ -210,6 +221,11 @@ class SinkProcess:
     def run(self) -> None:
         signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
         signal.signal(signal.SIGINT, lambda *_: self._stop.set())
+        # clickhouse-connect looks for pandas at the first insert (a second or more of imports): before the
+        # first batch, not inside it.
+        from clickhouse_connect.driver import options
+
+        _ = options.pd
         self._subscribe()
         ticker = threading.Thread(target=self._ticker, name="sink-ticker", daemon=True)
         ticker.start()
