@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from servicepulse.connectors.serde import DecodeError, WireCodec
 from servicepulse.schemas.events import (
@@ -180,9 +180,8 @@ def decode_batch(
 # --------------------------------------------------------------------------- writing a batch in order
 
 
-@dataclass(frozen=True)
-class Pending:
-    """One row waiting for its insert, with the message it came from."""
+class Pending(NamedTuple):
+    """One row waiting for its insert, with the message it came from (a tuple: one is built per row)."""
 
     row: list[Any]
     source: Message
@@ -215,8 +214,9 @@ def plan_writes(result: BatchResult) -> list[Step]:
     ordered by position, and a run of rows is cut wherever a dead letter of the same partition falls inside
     it; without dead letters the batch is one step, one insert.
     """
-    pending = sorted((Pending(row, src) for row, src in zip(result.rows, result.sources, strict=True)),
-                     key=lambda p: p.position)
+    pending = sorted(map(Pending, result.rows, result.sources), key=_row_position)
+    if not result.dead_letters:
+        return [Step(rows=pending)] if pending else []  # the common case: one insert
     items: list[tuple[tuple[str, int, int], int, Pending | DeadLetter]] = [(p.position, 1, p) for p in pending]
     items += [(_dead_position(d), 0, d) for d in result.dead_letters]
     steps: list[Step] = []
@@ -232,14 +232,23 @@ def plan_writes(result: BatchResult) -> list[Step]:
     return steps
 
 
+def _row_position(p: Pending) -> tuple[Any, Any, Any]:
+    row = p.row
+    return row[-3], row[-2], row[-1]
+
+
 def ranges_of(rows: Sequence[Pending]) -> list[tuple[str, int, int, int]]:
     """(topic, partition, first, last) of some rows: the exact offsets a (sub-)insert covers, for its token."""
     spans: dict[tuple[str, int], tuple[int, int]] = {}
     for p in rows:
-        topic, partition, offset = p.position
-        first, last = spans.get((topic, partition), (offset, offset))
-        spans[(topic, partition)] = (min(first, offset), max(last, offset))
-    return [(t, p, a, b) for (t, p), (a, b) in spans.items()]
+        row = p.row
+        where, offset = (row[-3], row[-2]), row[-1]
+        span = spans.get(where)
+        if span is None:
+            spans[where] = (offset, offset)
+        elif offset < span[0] or offset > span[1]:
+            spans[where] = (min(span[0], offset), max(span[1], offset))
+    return [(str(t), int(p), int(a), int(b)) for (t, p), (a, b) in spans.items()]
 
 
 T = TypeVar("T")
