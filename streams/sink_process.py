@@ -127,6 +127,8 @@ class SinkProcess:
             self._consumer.pause(assigned)
         deadline = time.monotonic() + delay_s
         while (left := deadline - time.monotonic()) > 0 and self._fence.epoch == ticket:
+            if self._stop.is_set():
+                raise Fenced("stopping: the batch waiting for the store is left uncommitted for redelivery")
             got = self._consumer.consume(num_messages=1_000, timeout=min(left, 0.5))
             self._carry.extend(m for m in got if m.error() is None)
 
@@ -141,6 +143,7 @@ class SinkProcess:
         """Up to batch_max messages: what is queued now, topped up until the queue runs dry or batch_within_s."""
         conf = self._settings.sink
         batch, self._carry = self._carry, []
+        epoch = self._fence.epoch
         deadline = time.monotonic() + conf.batch_within_s
         while len(batch) < conf.batch_max and not self._stop.is_set():
             left = deadline - time.monotonic()
@@ -148,6 +151,10 @@ class SinkProcess:
                 break
             want = conf.batch_max - len(batch)
             got = self._consumer.consume(num_messages=want, timeout=min(left, 0.05))
+            if self._fence.epoch != epoch:
+                # A rebalance ran inside consume(): what was read before it belongs to the old assignment; the
+                # partitions assigned now are read again from their committed offsets, in order.
+                epoch, batch = self._fence.epoch, []
             for m in got:
                 err = m.error()
                 if err is None:
@@ -246,9 +253,9 @@ class SinkProcess:
                     self._write(batch)
                 except Fenced as exc:
                     log.warning("batch fenced off, left for redelivery", messages=len(batch), reason=str(exc))
-                    # A rebalance put the positions back to the committed offsets; after a stall the ticker
+                    # A rebalance put the positions back to the committed offsets (and emptied the carry of the
+                    # old assignment: what it holds now was read under the new one); after a stall the ticker
                     # asks for a rejoin, which does.
-                    self._carry.clear()
                 except Exception as exc:
                     # Transient store failures never get here (they wait), nor refused rows (dead letters): a
                     # setup error or the dead-letter topic not answering does. Nothing is committed; leaving is
