@@ -63,9 +63,9 @@ class SinkProcess:
             "session.timeout.ms": int(kafka.session_timeout_s * 1000),
             "heartbeat.interval.ms": int(kafka.heartbeat_interval_s * 1000),
             "max.poll.interval.ms": 300_000,
-            # Eager: every member gives up everything before anyone gets anything, the fence's model (and
-            # Tansu's); measured no slower here than cooperative-sticky, whose incremental revokes would need a
-            # per-partition epoch.
+            # Eager: every member gives up everything before anyone gets anything, the fence's model (one epoch
+            # for the whole assignment). Cooperative-sticky (not measured yet) would move fewer partitions per
+            # rebalance but needs a per-partition epoch in the fence.
             "partition.assignment.strategy": "range",
             "fetch.wait.max.ms": 50,
             "on_commit": self._on_commit,
