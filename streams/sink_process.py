@@ -84,7 +84,7 @@ class SinkProcess:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._fence.assign((tp.topic, tp.partition) for tp in partitions)
-        log.info("partitions assigned", partitions=len(partitions), epoch=self._fence.epoch)
+        log.info("sink partitions assigned", partitions=len(partitions), epoch=self._fence.epoch)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Called inside consume(): no insert is running. A batch waiting for the store is fenced off by this
@@ -92,7 +92,7 @@ class SinkProcess:
         self._fence.revoke_all()
         self._carry.clear()
         self._commit()  # what is stored, before the partitions go: less for the new owner to read again
-        log.info("partitions revoked", partitions=len(partitions), epoch=self._fence.epoch)
+        log.info("sink partitions revoked", partitions=len(partitions), epoch=self._fence.epoch)
 
     def _subscribe(self) -> None:
         self._consumer.subscribe(list(self._topics), on_assign=self._on_assign, on_revoke=self._on_revoke,
