@@ -1,6 +1,7 @@
-"""Produce -> Faust sink -> queryable in ClickHouse: sustained events/s, and latency p50/p99 at a fixed rate.
+"""Produce -> sink -> queryable in ClickHouse: sustained events/s, and latency p50/p99 at fixed offered rates.
 
-    python benchmarks/end_to_end.py [--events 200000] [--workers 1] [--rate 2000] [--seconds 20]
+    python benchmarks/end_to_end.py [--events 200000] [--workers 1] [--sinks 1] [--rate 1000,5000] [--seconds 20]
+    python benchmarks/end_to_end.py --in-worker      # the sink as Faust agents (SINK__IN_WORKER), for comparison
 
 Starts its own embedded broker and store (or uses KAFKA_BOOTSTRAP / CLICKHOUSE_URL when set), in a fresh
 database and fresh topics. Figures are printed, never asserted: this machine is shared and noisy.
@@ -126,9 +127,11 @@ def latency(settings: Settings, codec: WireCodec, rate: int, seconds: float, off
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="Faust workers (rule agents, timers)")
+    parser.add_argument("--sinks", type=int, default=1, help="`servicepulse sink` processes")
+    parser.add_argument("--in-worker", action="store_true", help="sink inside the Faust workers instead")
     parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--rate", type=int, default=2_000)
+    parser.add_argument("--rate", default="1000,5000", help="offered rates for the latency runs, comma-separated")
     parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
@@ -139,7 +142,8 @@ def main() -> None:
         name = "bench" + uuid.uuid4().hex[:8]
         env |= {"CLICKHOUSE__DATABASE": name, "KAFKA__CONSUMER_GROUP": name, "KAFKA__PARTITIONS": str(args.partitions),
                 "KAFKA__TOPICS__CALL_EVENTS": f"{name}-call-events", "LOG__FORMAT": "json",
-                "WORKER__DATA_DIR": str(Path(tmp) / "faust"), "SINK__BATCH_WITHIN_S": "0.2"}
+                "WORKER__DATA_DIR": str(Path(tmp) / "faust"), "WORKER__HEALTH_DIR": str(Path(tmp) / "health"),
+                "SINK__BATCH_WITHIN_S": "0.2", "SINK__IN_WORKER": "true" if args.in_worker else "false"}
         os.environ.update(env)
         settings = load_settings()
         migrate(settings.clickhouse)
@@ -149,16 +153,27 @@ def main() -> None:
                              stdout=open(Path(tmp) / f"w{i}.log", "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
             for i in range(args.workers)
         ]
+        sinks = 0 if args.in_worker else args.sinks
+        workers += [
+            subprocess.Popen(module_command("servicepulse.cli.main", "sink", "--index", str(i)), env=env,
+                             stdout=open(Path(tmp) / f"s{i}.log", "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+            for i in range(sinks)
+        ]
         try:
             codec = WireCodec(FileRegistry())
-            print(f"{args.workers} worker(s), {args.partitions} partitions, batch {settings.sink.batch_max}")
+            where = "in the Faust workers" if args.in_worker else f"in {sinks} sink process(es)"
+            print(f"{args.workers} worker(s), sink {where}, {args.partitions} partitions, "
+                  f"batch {settings.sink.batch_max}")
             warm = EventProducer(settings.kafka, codec)
             warm.send(call(10**9))
             warm.flush()
             while not all_stored(settings, warm.max_offsets):
                 time.sleep(0.1)
             throughput(settings, codec, args.events)
-            latency(settings, codec, args.rate, args.seconds, offset_base=args.events)
+            base = args.events
+            for rate in (int(r) for r in str(args.rate).split(",")):
+                latency(settings, codec, rate, args.seconds, offset_base=base)
+                base += int(rate * args.seconds)
         finally:
             for w in workers:
                 w.send_signal(signal.SIGTERM)

@@ -320,13 +320,17 @@ def insert_rows(
     token: str,
     retries: int = 5,
     sleep: Callable[[float], None] = time.sleep,
+    column_oriented: bool = False,
 ) -> None:
     """One insert; only transient failures are retried (backing off, bounded), and the token makes a retry of
-    an applied insert harmless. A refused or setup failure is raised at once: retrying cannot change it."""
+    an applied insert harmless. A refused or setup failure is raised at once: retrying cannot change it.
+    With `column_oriented`, `rows` holds one sequence per column (the sink's form: no per-row transposing in the
+    client)."""
     attempt = 0
     while True:
         try:
-            client.insert(table, rows, column_names=list(columns), settings={"insert_deduplication_token": token})
+            client.insert(table, rows, column_names=list(columns), column_oriented=column_oriented,
+                          settings={"insert_deduplication_token": token})
             return
         except Exception as exc:
             kind = classify_insert_error(exc)

@@ -192,7 +192,10 @@ class WireCodec:
                     f"schema id {schema_id} is {writer_schema.get('name')}, expected {model.schema_name}",
                     schema_id,
                 )
-            reader = _Reader(fastavro.parse_schema(writer_schema), fastavro.parse_schema(avro_schema(model)))
+            current = avro_schema(model)
+            # The same schema on both sides needs no resolution: fastavro then reads without comparing schemas.
+            reader = _Reader(fastavro.parse_schema(writer_schema),
+                             None if writer_schema == current else fastavro.parse_schema(current))
             with self._lock:
                 self._readers[(schema_id, model)] = reader
         return reader
@@ -207,6 +210,20 @@ class WireCodec:
     def decode(self, payload: bytes | None, model: type[E]) -> E:
         """The event in `payload`; `DecodeError` for a payload that can never decode (a dead letter),
         `RegistryUnavailable` when the registry could not be asked (transient: retry later)."""
+        datum, schema_id = self.decode_datum(payload, model)
+        return self.validate(datum, model, schema_id)
+
+    @staticmethod
+    def validate(datum: dict[str, Any], model: type[E], schema_id: int | None) -> E:
+        """The model of a decoded datum; `DecodeError` (invalid) when the model refuses it."""
+        try:
+            return from_datum(model, datum)
+        except ValidationError as exc:
+            raise DecodeError(DeadLetterKind.invalid, _summarise(exc), schema_id) from exc
+
+    def decode_datum(self, payload: bytes | None, model: type[Event]) -> tuple[dict[str, Any], int]:
+        """The Avro record in `payload`, resolved to `model`'s schema, and the writer schema id; not yet validated
+        (the sink checks the values itself, see streams/sink_rows.py). Same errors as `decode`."""
         if not payload or len(payload) < _HEADER.size:
             raise DecodeError(DeadLetterKind.undecodable, "payload shorter than the 5-byte wire header")
         magic, schema_id = _HEADER.unpack_from(payload)
@@ -227,10 +244,7 @@ class WireCodec:
             )
         if not isinstance(datum, dict):  # every registered schema is a record, so this is a foreign schema
             raise DecodeError(DeadLetterKind.undecodable, "Avro body is not a record", schema_id)
-        try:
-            return from_datum(model, datum)
-        except ValidationError as exc:
-            raise DecodeError(DeadLetterKind.invalid, _summarise(exc), schema_id) from exc
+        return datum, schema_id
 
 
 def _summarise(exc: ValidationError) -> str:

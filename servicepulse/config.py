@@ -179,6 +179,15 @@ class SinkSettings(_Group):
     backoff_max_s: float = Field(
         15.0, gt=0, description="Longest wait between retries while the store is down (the sink never gives up)"
     )
+    commit_interval_s: float = Field(
+        0.0, ge=0, description="Sink processes commit consumed offsets after the insert, at most this often (0: "
+        "after every batch); what a kill leaves uncommitted is re-read and skipped by the replay guard")
+    processes: int = Field(
+        0, ge=0, description="Sink processes `up` starts beside the workers (`servicepulse sink --index i`); 0 means "
+        "one per core")
+    in_worker: bool = Field(
+        False, description="Run the sink inside the Faust workers as before (one agent per topic) instead of the "
+        "`servicepulse sink` processes; kept for one release as a fallback")
 
 
 class WorkerSettings(_Group):

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from servicepulse.connectors.serde import DecodeError, WireCodec
 from servicepulse.schemas.events import (
@@ -26,6 +26,8 @@ from servicepulse.schemas.events import (
     SampleReview,
 )
 
+from .sink_rows import row_maker
+
 __all__ = [
     "META_COLUMNS",
     "TABLES",
@@ -43,6 +45,9 @@ __all__ = [
 ]
 
 META_COLUMNS = ("_topic", "_partition", "_offset")
+_DL_FIELDS = tuple(DeadLetter.model_fields)
+_DL_TOPIC, _DL_PARTITION, _DL_OFFSET = (_DL_FIELDS.index(f) for f in ("source_topic", "source_partition",
+                                                                      "source_offset"))
 
 
 @dataclass(frozen=True)
@@ -136,26 +141,41 @@ def decode_batch(
     marks = dict(watermarks)
     firsts: dict[tuple[str, int], int] = {}
     lasts: dict[tuple[str, int], int] = {}
-    fields = tuple(spec.model.model_fields)
+    model = spec.model
+    fields = tuple(model.model_fields)
+    maker = row_maker(model)
+    # A dead letter's row stands at the rejected message's position (its source_* fields), not its own.
+    positioned = model is DeadLetter
+    rows, sources = result.rows, result.sources
     for msg in messages:
         try:
-            event = codec.decode(msg.value, spec.model)
+            datum, schema_id = codec.decode_datum(msg.value, model)
+            # Checked without a pydantic object when the values are surely valid; pydantic decides otherwise.
+            row = maker.row(datum)
+            if row is None:
+                values = codec.validate(datum, model, schema_id).__dict__
+                row = [_value(values[name]) for name in fields]
         except DecodeError as exc:
             if msg.offset <= marks.get((msg.topic, msg.partition), -1):
                 result.skipped += 1
                 continue
             result.dead_letters.append(dead_letter_for(msg, exc, stage=f"sink:{spec.table}", now=now))
             continue
-        topic, partition, offset = position(spec, msg, event)
-        if offset <= marks.get((topic, partition), -1):
+        if positioned and row[_DL_PARTITION] >= 0:
+            where = (row[_DL_TOPIC], row[_DL_PARTITION])
+            offset = row[_DL_OFFSET]
+        else:
+            where, offset = (msg.topic, msg.partition), msg.offset
+        if offset <= marks.get(where, -1):
             result.skipped += 1
             continue
-        marks[(topic, partition)] = offset
-        firsts.setdefault((topic, partition), offset)
-        lasts[(topic, partition)] = offset
-        values = event.__dict__
-        result.rows.append([_value(values[name]) for name in fields] + [topic, partition, offset])
-        result.sources.append(msg)
+        marks[where] = offset
+        if where not in firsts:
+            firsts[where] = offset
+        lasts[where] = offset
+        row += (where[0], where[1], offset)
+        rows.append(row)
+        sources.append(msg)
     result.ranges = [(t, p, firsts[(t, p)], lasts[(t, p)]) for (t, p) in firsts]
     return result
 
@@ -164,9 +184,8 @@ def decode_batch(
 # --------------------------------------------------------------------------- writing a batch in order
 
 
-@dataclass(frozen=True)
-class Pending:
-    """One row waiting for its insert, with the message it came from."""
+class Pending(NamedTuple):
+    """One row waiting for its insert, with the message it came from (a tuple: one is built per row)."""
 
     row: list[Any]
     source: Message
@@ -199,8 +218,9 @@ def plan_writes(result: BatchResult) -> list[Step]:
     ordered by position, and a run of rows is cut wherever a dead letter of the same partition falls inside
     it; without dead letters the batch is one step, one insert.
     """
-    pending = sorted((Pending(row, src) for row, src in zip(result.rows, result.sources, strict=True)),
-                     key=lambda p: p.position)
+    pending = sorted(map(Pending, result.rows, result.sources), key=_row_position)
+    if not result.dead_letters:
+        return [Step(rows=pending)] if pending else []  # the common case: one insert
     items: list[tuple[tuple[str, int, int], int, Pending | DeadLetter]] = [(p.position, 1, p) for p in pending]
     items += [(_dead_position(d), 0, d) for d in result.dead_letters]
     steps: list[Step] = []
@@ -216,14 +236,23 @@ def plan_writes(result: BatchResult) -> list[Step]:
     return steps
 
 
+def _row_position(p: Pending) -> tuple[Any, Any, Any]:
+    row = p.row
+    return row[-3], row[-2], row[-1]
+
+
 def ranges_of(rows: Sequence[Pending]) -> list[tuple[str, int, int, int]]:
     """(topic, partition, first, last) of some rows: the exact offsets a (sub-)insert covers, for its token."""
     spans: dict[tuple[str, int], tuple[int, int]] = {}
     for p in rows:
-        topic, partition, offset = p.position
-        first, last = spans.get((topic, partition), (offset, offset))
-        spans[(topic, partition)] = (min(first, offset), max(last, offset))
-    return [(t, p, a, b) for (t, p), (a, b) in spans.items()]
+        row = p.row
+        where, offset = (row[-3], row[-2]), row[-1]
+        span = spans.get(where)
+        if span is None:
+            spans[where] = (offset, offset)
+        elif offset < span[0] or offset > span[1]:
+            spans[where] = (min(span[0], offset), max(span[1], offset))
+    return [(str(t), int(p), int(a), int(b)) for (t, p), (a, b) in spans.items()]
 
 
 T = TypeVar("T")

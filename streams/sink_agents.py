@@ -133,8 +133,16 @@ class TableSink:
     partitions have moved on."""
 
     def __init__(self, spec: TableSpec, settings: Settings, codec: WireCodec, fence: Fence,
-                 health: Health | None = None) -> None:
+                 health: Health | None = None, wait: Callable[[int, float], None] | None = None,
+                 cache_watermarks: bool = False) -> None:
         self.spec = spec
+        # The sink process keeps the watermarks it read and wrote while its assignment (the ticket) stands: no
+        # other writer adds rows for partitions it holds, so the cache is never above the store's (it may only
+        # skip less), and a rebalance drops it. Not for `dead_letters`, whose positions are other topics'.
+        self._cache_marks = cache_watermarks and spec.table != "dead_letters"
+        self._marks: tuple[int, dict[tuple[str, int], int]] | None = None
+        # How a retry waits: by default on the fence; the sink process also serves its consumer meanwhile.
+        self._wait = wait or fence.wait
         self._settings = settings
         self._codec = codec
         self._clients = ThreadClients(settings.clickhouse)
@@ -167,7 +175,7 @@ class TableSink:
                 log.warning("store unavailable; the batch waits (nothing acked, nothing lost)", table=self.spec.table,
                             step=what, attempt=attempt, outage_s=round(outage, 1), retry_in_s=delay,
                             error=refusal_reason(exc))
-                self._fence.wait(ticket, delay)
+                self._wait(ticket, delay)
                 continue
             return value
 
@@ -175,9 +183,16 @@ class TableSink:
         parts = {(m.topic, m.partition) for m in messages}
         client = self._client
         table = self.spec.table
-        watermarks = self._retrying("read watermarks", lambda: read_watermarks(client(), table), ticket, parts)
-        if self._in_doubt is not None and self._settle_in_doubt(watermarks, ticket):
+        if self._marks is not None and self._marks[0] == ticket and self._in_doubt is None:
+            watermarks = self._marks[1]
+        else:
+            self._marks = None
             watermarks = self._retrying("read watermarks", lambda: read_watermarks(client(), table), ticket, parts)
+            if self._in_doubt is not None and self._settle_in_doubt(watermarks, ticket):
+                watermarks = self._retrying("read watermarks", lambda: read_watermarks(client(), table), ticket,
+                                            parts)
+        if self._cache_marks:
+            self._marks = (ticket, watermarks)
         result = decode_batch(self.spec, self._codec, messages, watermarks)
         id_column = ID_COLUMNS.get(table)
         if id_column is not None and result.rows:
@@ -241,11 +256,13 @@ class TableSink:
     def _insert(self, chunk: Sequence[Pending], ticket: int) -> None:
         # The token names the chunk's exact offsets, so a retried or replayed sub-insert is the same insert.
         token = dedup_token(self.spec.table, ranges_of(chunk))
-        rows = [p.row for p in chunk]
+        # Column-oriented: clickhouse-connect serialises each column in one pass instead of walking the rows.
+        columns = list(zip(*(p.row for p in chunk), strict=True))
         parts = _fenced_partitions(chunk)
 
         def insert() -> None:
-            insert_rows(self._client(), self.spec.table, self.spec.columns, rows, token=token, retries=0)
+            insert_rows(self._client(), self.spec.table, self.spec.columns, columns, token=token, retries=0,
+                        column_oriented=True)
 
         try:
             self._retrying("insert", insert, ticket, parts)
@@ -275,6 +292,7 @@ class TableSink:
             self._fence.check(ticket, _fenced_partitions([item]))
             send_dead([refused_dead_letter(self.spec.table, item.source, reason)])
 
+        marks, self._marks = self._marks, None  # the watermarks prepare used; cached again once all is written
         stored = 0
         for step in plan_writes(result):
             if step.dead_letters:
@@ -288,6 +306,11 @@ class TableSink:
             if calls > 1:
                 log.info("batch split to isolate refused rows", table=self.spec.table, rows=len(step.rows),
                          refused=len(refused) - before, inserts=calls)
+        if self._cache_marks and marks is not None and marks[0] == ticket:
+            known = dict(marks[1])
+            for topic, partition, _first, last in result.ranges:
+                known[(topic, partition)] = max(known.get((topic, partition), -1), last)
+            self._marks = (ticket, known)
         return stored
 
 
@@ -296,8 +319,11 @@ def register(app: faust.App, settings: Settings, codec: WireCodec, worker_index:
     dlq = app.topic(topics.dead_letters, key_type=bytes, value_type=bytes)
     fence = fence_of(app)
     health = Health()
-    for attr, spec in TABLES.items():
-        _register_sink(app, settings, codec, getattr(topics, attr), spec, dlq, fence, health)
+    if settings.sink.in_worker:
+        # The fallback of one release: the sink as Faust agents. By default it is `servicepulse sink`
+        # (streams/sink_process.py), a batch consumer of its own, and the worker's health file reports the worker.
+        for attr, spec in TABLES.items():
+            _register_sink(app, settings, codec, getattr(topics, attr), spec, dlq, fence, health)
     path = settings.worker.health_dir / f"worker-{worker_index}.json"
 
     async def report_health() -> None:

@@ -28,6 +28,7 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     app.command(help="Start broker, store, workers (and the demo feed) in the foreground; Ctrl-C stops all.")(up)
     app.command(help="Run one Faust worker (used by `up`, docker compose and Kubernetes).")(worker)
+    app.command(help="Run one sink process: every topic into ClickHouse, exactly once (used by `up`).")(sink)
 
 
 def worker(index: int = typer.Option(0, help="Worker number; picks the web port and state directory")) -> None:
@@ -39,6 +40,22 @@ def worker(index: int = typer.Option(0, help="Worker number; picks the web port 
     _refuse_demo_key(settings)
     app = build_app(settings, worker_index=index)
     faust.Worker(app, loglevel=settings.log.level.lower(), quiet=True).execute_from_commandline()
+
+
+def sink(index: int = typer.Option(0, help="Sink number; names its health file (sink-<index>.json)")) -> None:
+    from servicepulse.connectors.serde import WireCodec, build_registry
+    from servicepulse.streams.sink_process import SinkProcess
+
+    settings = settings_and_logging()
+    codec = WireCodec(build_registry(settings.registry.url, settings.registry.file))
+    SinkProcess(settings, codec, index).run()
+
+
+def sink_processes(settings: Settings) -> int:
+    """How many sink processes `up` starts: SINK__PROCESSES, or one per core; none when the workers sink."""
+    if settings.sink.in_worker:
+        return 0
+    return settings.sink.processes or os.cpu_count() or 1
 
 
 def _refuse_demo_key(settings: Settings) -> None:
@@ -152,6 +169,11 @@ def up(
             children[f"worker-{i}"] = _spawn(
                 ["servicepulse.cli.main", "worker", "--index", str(i)], env, logs / f"worker-{i}.log"
             )
+        sinks = sink_processes(settings)
+        for i in range(sinks):
+            children[f"sink-{i}"] = _spawn(
+                ["servicepulse.cli.main", "sink", "--index", str(i)], env, logs / f"sink-{i}.log"
+            )
         plant_done = run_dir / "demo-payroll" / ".loaded"
         if demo:
             demo_start = _demo_start(run_dir, fresh_broker, days)
@@ -184,7 +206,7 @@ def up(
                               f"`servicepulse controls plant --out {run_dir / 'demo-payroll'}` on a fresh broker[/]")
         console.print(
             f"[bold green]servicepulse is up[/]: kafka {env.get('KAFKA_BOOTSTRAP', settings.kafka.bootstrap)}, "
-            f"clickhouse {settings.clickhouse.url_or_embedded()}, {workers} worker(s)"
+            f"clickhouse {settings.clickhouse.url_or_embedded()}, {workers} worker(s), {sinks} sink process(es)"
             + (", demo feed on" if demo else "")
             + f". Logs in {logs}/. Try: servicepulse sql \"SELECT count() FROM call_events\". Ctrl-C stops."
         )
@@ -206,21 +228,22 @@ def up(
                 code = proc.poll()
                 if code is None or stopping:
                     continue
-                if not name.startswith("worker-"):
+                if not name.startswith(("worker-", "sink-")):
                     del children[name]
                     if name == "payroll-plant" and code == 0:
                         plant_done.touch()
                     if code != 0:
                         console.print(f"[red]{name} exited with {code}; see {logs}/{name}.log[/]")
                     continue
-                # A worker that stopped on a failed write is restarted; its batch is redelivered and the
+                # A worker or sink that stopped on a failed write is restarted; its batch is redelivered and the
                 # replay guard keeps the tables exact. Back off when it keeps failing.
                 wait = 2.0 if time.monotonic() - restarts.get(name, 0.0) > 60 else 15.0
                 console.print(f"[yellow]{name} exited with {code}; restarting in {wait:.0f}s[/]")
                 time.sleep(wait)
                 restarts[name] = time.monotonic()
+                role, index = name.split("-")
                 children[name] = _spawn(
-                    ["servicepulse.cli.main", "worker", "--index", name.split("-")[1]], env, logs / f"{name}.log"
+                    ["servicepulse.cli.main", role, "--index", index], env, logs / f"{name}.log"
                 )
     finally:
         console.print("stopping ...")

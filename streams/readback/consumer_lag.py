@@ -14,6 +14,7 @@ from servicepulse.config import Settings
 from servicepulse.connectors.clickhouse import ThreadClients
 from servicepulse.connectors.kafka import GroupProgress, consumer_progress, topic_names
 from servicepulse.connectors.serde import WireCodec
+from servicepulse.streams.sink_process import sink_group
 
 __all__ = ["lag_rows", "register"]
 
@@ -29,7 +30,8 @@ def lag_rows(progress: list[GroupProgress], group: str, at: datetime) -> list[tu
 
 def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     clients = ThreadClients(settings.clickhouse)
-    group = settings.kafka.consumer_group
+    # The lag that means "not yet queryable": the sink's group (it reads every topic), the workers' when they sink.
+    group = settings.kafka.consumer_group if settings.sink.in_worker else sink_group(settings)
 
     def sample() -> int:
         # A sample time, not an event time: this row describes the pipeline at this moment, not the data.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -54,6 +55,30 @@ def pipeline_env(backend: Backend, name: str, workdir: Path) -> dict[str, str]:
     return env
 
 
+class WorkerProcess(subprocess.Popen[bytes]):
+    """A Faust worker and its sink process as one: a signal goes to both; it has exited when either has (the
+    exit code is the first one's to exit), and waiting waits for both."""
+
+    sink: subprocess.Popen[bytes] | None = None
+
+    def send_signal(self, sig: int) -> None:
+        super().send_signal(sig)
+        if self.sink is not None:
+            self.sink.send_signal(sig)
+
+    def poll(self) -> int | None:
+        code = super().poll()
+        if code is None and self.sink is not None:
+            return self.sink.poll()  # the worker's own returncode stays unset: it still runs
+        return code
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = super().wait(timeout)
+        if self.sink is not None:
+            self.sink.wait(timeout)
+        return code
+
+
 @dataclass
 class Pipeline:
     """One isolated pipeline: its own topics, consumer group and ClickHouse database."""
@@ -83,13 +108,25 @@ class Pipeline:
         return [tuple(r) for r in self.client().query(sql).result_rows]
 
     def start_worker(self, index: int = 0, **env: str) -> subprocess.Popen[bytes]:
-        log = open(self.workdir / f"worker-{index}-{len(self.workers)}.log", "ab")  # noqa: SIM115
-        proc = subprocess.Popen(
+        """A Faust worker and, unless SINK__IN_WORKER, the sink process of the same index beside it (as `up`
+        runs them): one handle, whose signals reach both, so a test kills or freezes "worker i" whole."""
+        n = len(self.workers)
+        log = open(self.workdir / f"worker-{index}-{n}.log", "ab")  # noqa: SIM115
+        proc = WorkerProcess(
             module_command("servicepulse.cli.main", "worker", "--index", str(index)),
             env=self.env | env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+        if (self.env | env).get("SINK__IN_WORKER", "").lower() not in ("1", "true"):
+            sink_log = open(self.workdir / f"worker-{index}-{n}-sink.log", "ab")  # noqa: SIM115
+            proc.sink = subprocess.Popen(
+                module_command("servicepulse.cli.main", "sink", "--index", str(index)),
+                env=self.env | env, stdout=sink_log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         self.workers.append(proc)
         return proc
+
+    def sinks(self) -> list[subprocess.Popen[bytes]]:
+        return [p.sink for p in self.workers if isinstance(p, WorkerProcess) and p.sink is not None]
 
     def worker_logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.workdir.glob("worker-*.log")))
@@ -131,7 +168,8 @@ class Pipeline:
                     time.sleep(0.15)
             producer.flush()
 
-        slow_commit = {"WORKER__COMMIT_INTERVAL_S": "60", "WORKER__COMMIT_EVERY": "1000000"}
+        slow_commit = {"WORKER__COMMIT_INTERVAL_S": "60", "WORKER__COMMIT_EVERY": "1000000",
+                       "SINK__COMMIT_INTERVAL_S": "60"}
         first = self.start_worker(0, **slow_commit)
         feeder = threading.Thread(target=feed)
         feeder.start()
@@ -155,15 +193,17 @@ class Pipeline:
         self.producers.clear()
 
     def stop_workers(self) -> None:
-        for proc in self.workers:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.workers:
+        procs = [q for p in self.workers for q in (p, *([p.sink] if isinstance(p, WorkerProcess) and p.sink else []))]
+        for proc in procs:
+            if subprocess.Popen.poll(proc) is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
             try:
-                proc.wait(timeout=20)
+                subprocess.Popen.wait(proc, timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+                subprocess.Popen.wait(proc)
 
 
 def open_pipeline(backend: Backend, workdir: Path, **extra_env: str) -> Pipeline:

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 # No offsets committed for a minute: the partitions of the killed worker, and every partition moved by the two
 # rebalances, are re-read from the start by their new owners, the redelivery the fence and the guard absorb.
-SLOW_COMMIT = {"WORKER__COMMIT_INTERVAL_S": "60", "WORKER__COMMIT_EVERY": "1000000"}
+SLOW_COMMIT = {"WORKER__COMMIT_INTERVAL_S": "60", "WORKER__COMMIT_EVERY": "1000000", "SINK__COMMIT_INTERVAL_S": "60"}
 
 
 @pytest.mark.parametrize("workers", [2, 3])

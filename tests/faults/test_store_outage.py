@@ -33,7 +33,9 @@ def store(backend: Backend) -> Iterator[EmbeddedStore]:
 
 
 def _health(pipeline: Pipeline) -> dict[str, object]:
-    path = Path(pipeline.env["WORKER__HEALTH_DIR"]) / "worker-0.json"
+    # The sink process writes the store outage into its health file (the worker's, when the workers sink).
+    name = "worker-0.json" if pipeline.settings.sink.in_worker else "sink-0.json"
+    path = Path(pipeline.env["WORKER__HEALTH_DIR"]) / name
     document: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
     return document
 
@@ -42,7 +44,9 @@ def _outage(pipeline: Pipeline, store: EmbeddedStore, name: str, cut: str) -> No
     started = time.monotonic()
     calls = call_load(4000, seed=11 if cut == "freeze" else 12)
     worker = pipeline.start_worker(0)
-    feeder = Feeder(pipeline, calls, chunk=1000, pause_s=0.25, corrupt_per_chunk=0).start()
+    # Paced over ~20 s, so events still arrive once the store is down: the sink (~20 k rows/s) would otherwise have
+    # stored them all before the cut and have nothing to wait with.
+    feeder = Feeder(pipeline, calls, chunk=200, pause_s=1.0, corrupt_per_chunk=0).start()
     count = "SELECT count() FROM call_events"
     pipeline.wait_for(lambda: pipeline.scalar(count) > 2000, timeout=90, what="rows before the outage")
     if cut == "freeze":

@@ -30,7 +30,9 @@ class DownClient:
         self.inserts: list[tuple[int, str]] = []
         self.attempts = 0
 
-    def insert(self, table: str, rows: Sequence[Any], column_names: list[str], settings: dict[str, str]) -> None:
+    def insert(self, table: str, rows: Sequence[Any], column_names: list[str], settings: dict[str, str],
+               column_oriented: bool = False) -> None:
+        rows = [list(r) for r in zip(*rows, strict=True)] if column_oriented else rows  # the sink's columns
         self.attempts += 1
         if self.attempts <= self.down:
             raise OperationalError("Error HTTPConnectionPool(host='127.0.0.1', port=1): Read timed out.")

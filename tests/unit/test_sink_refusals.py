@@ -127,7 +127,9 @@ class FakeClient:
         self.failures = list(failures)
         self.inserts: list[tuple[list[Any], str]] = []
 
-    def insert(self, table: str, rows: Sequence[Any], column_names: list[str], settings: dict[str, str]) -> None:
+    def insert(self, table: str, rows: Sequence[Any], column_names: list[str], settings: dict[str, str],
+               column_oriented: bool = False) -> None:
+        rows = [list(r) for r in zip(*rows, strict=True)] if column_oriented else rows  # the sink's columns
         if self.failures:
             raise self.failures.pop(0)
         self.inserts.append((list(rows), settings["insert_deduplication_token"]))
@@ -279,7 +281,9 @@ class RefusingClient(FakeClient):
         super().__init__()
         self.poison = poison
 
-    def insert(self, table: str, rows: Sequence[Any], column_names: list[str], settings: dict[str, str]) -> None:
+    def insert(self, table: str, rows: Sequence[Any], column_names: list[str], settings: dict[str, str],
+               column_oriented: bool = False) -> None:
+        rows = [list(r) for r in zip(*rows, strict=True)] if column_oriented else rows  # the sink's columns
         if self.poison & {r[-1] for r in rows}:
             raise server_error(321, "VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE", "Value 'x' is out of range")
         self.inserts.append((list(rows), settings["insert_deduplication_token"]))
@@ -303,7 +307,8 @@ def test_table_sink_stores_the_valid_rows_and_dead_letters_the_refused_ones_in_o
 
     def insert(*args: Any, **kwargs: Any) -> None:
         original(*args, **kwargs)
-        events.append(f"rows {args[1][0][-1]}-{args[1][-1][-1]}")
+        offsets = args[1][-1] if kwargs.get("column_oriented") else [r[-1] for r in args[1]]  # the _offset column
+        events.append(f"rows {offsets[0]}-{offsets[-1]}")
 
     client.insert = insert  # type: ignore[method-assign]
     stored = sink.write(decode_batch(SPEC, CODEC, batch, {}), send_dead, fence.epoch)
