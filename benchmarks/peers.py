@@ -11,9 +11,10 @@ The job: N ~190-byte JSON call events (one per offered contact: answered or aban
 partitions of one broker (Tansu, or a local Apache Kafka with `--broker apache-kafka`); per answer group,
 15-minute event-time tumbling windows counting offered / answered / answered within 60 s; each closed window
 written to a results topic as one JSON record. Event time is the event's `offered_at` (also the message's
-timestamp). Partitions are read unevenly, so every implementation allows 2 hours of out-of-order event time
-(grace) and the input ends, per partition and answer group, with a marker far in the future that closes the
-last windows and counts nothing.
+timestamp). The input is a replay and consumers read partitions unevenly (Quix Streams, for one, reads one
+partition far ahead of the others), so every implementation allows out-of-order event time up to the input's
+whole span (grace) and the windows close when the input ends: once the job has consumed every event, the
+driver sends per partition and answer group a marker far in the future that closes them and counts nothing.
 
 Implementations, each a subprocess of its own in the peers environment (they share no state): `raw` (a
 confluent-kafka consume loop with orjson and a dict), `raw-json` (the same with the stdlib json), `quix` (its
@@ -60,12 +61,16 @@ T0_MS = 1_773_302_400_000  # 2026-03-12 08:00 UTC
 STEP_MS = 100  # one offered contact every 100 ms of event time: 300,000 events span 8.3 hours, 34 windows
 WINDOW_MS = 15 * 60 * 1000
 WITHIN_MS = 60_000
-GRACE_MS = 2 * 3600 * 1000
 END_MS = T0_MS + 10 * 24 * 3600 * 1000  # the end markers' event time: every real window is long closed by then
 IMPLEMENTATIONS = ("raw", "raw-json", "quix", "bytewax", "faust-table", "faust-take", "servicepulse")
 
 
 # --------------------------------------------------------------------------- events and totals (stdlib only)
+
+
+def grace_ms(n: int) -> int:
+    """Out-of-order event time every implementation allows: the span of n events plus a window."""
+    return n * STEP_MS + WINDOW_MS
 
 
 def event(i: int) -> dict[str, Any]:
@@ -76,7 +81,7 @@ def event(i: int) -> dict[str, Any]:
     wait = (h >> 8) % 180_000 if answered else 6_000 + (h >> 8) % 120_000
     e: dict[str, Any] = {"event_id": f"p{i:08d}:{'answered' if answered else 'abandoned'}", "contact_id": f"p{i:08d}",
                          "event_type": "answered" if answered else "abandoned", "channel": "phone",
-                         "queue": QUEUES[(h >> 4) % len(QUEUES)], "org": "Kontaktcenter",
+                         "queue": QUEUES[(h >> 4) % len(QUEUES)], "org": "KC",
                          "offered_at": T0_MS + i * STEP_MS, "wait_ms": wait}
     if answered:
         e["agent_id"] = f"a{h % 69}"
@@ -92,7 +97,7 @@ def end_markers() -> Iterator[tuple[int, dict[str, Any]]]:
     for p in range(PARTITIONS):
         for q in QUEUES:
             yield p, {"event_id": f"end-{p}-{q}", "contact_id": f"end-{p}-{q}", "event_type": "end",
-                      "channel": "phone", "queue": q, "org": "Kontaktcenter", "offered_at": END_MS, "wait_ms": 0}
+                      "channel": "phone", "queue": q, "org": "KC", "offered_at": END_MS, "wait_ms": 0}
 
 
 def counts(e: dict[str, Any]) -> tuple[int, int, int]:
@@ -168,6 +173,7 @@ def job_raw(a: JobArgs, loads: Callable[[bytes], Any]) -> None:
     from confluent_kafka import Consumer, Producer
 
     first = _Progress(a.mark, a.n)
+    grace = grace_ms(a.n)
     consumer = Consumer({"bootstrap.servers": a.bootstrap, "group.id": a.group, "auto.offset.reset": "earliest",
                          "enable.auto.commit": True})
     producer = Producer({"bootstrap.servers": a.bootstrap, "linger.ms": 5})
@@ -203,7 +209,7 @@ def job_raw(a: JobArgs, loads: Callable[[bytes], Any]) -> None:
             c[1] += y
             c[2] += z
         if batch and len(latest) == PARTITIONS:
-            close(min(latest.values()) - GRACE_MS)
+            close(min(latest.values()) - grace)
     close(END_MS + WINDOW_MS)
     producer.flush()
     consumer.close()
@@ -231,7 +237,7 @@ def job_quix(a: JobArgs) -> None:
     sdf = sdf.update(started)  # the first event consumed
     sdf = sdf.group_by("queue")
     sdf = sdf.update(progress)  # caught up once every event is through the repartition topic
-    sdf = sdf.tumbling_window(duration_ms=WINDOW_MS, grace_ms=GRACE_MS).reduce(reduce, initial).final()
+    sdf = sdf.tumbling_window(duration_ms=WINDOW_MS, grace_ms=grace_ms(a.n)).reduce(reduce, initial).final()
     sdf = sdf.apply(lambda w: result(w["value"][0], w["start"], w["value"][1:]))
     sdf.to_topic(out)
     app.run()
@@ -257,7 +263,7 @@ def job_bytewax(a: JobArgs) -> None:
     evs = op.filter("no-markers", evs, lambda e: e["event_type"] != "end")  # the end of input closes windows
     keyed = op.key_on("queue", evs, lambda e: e["queue"])
     clock = win.EventClock(lambda e: datetime.fromtimestamp(e["offered_at"] / 1000, tz=UTC),
-                           wait_for_system_duration=timedelta(milliseconds=GRACE_MS))
+                           wait_for_system_duration=timedelta(milliseconds=grace_ms(a.n)))
     windower = win.TumblingWindower(length=timedelta(milliseconds=WINDOW_MS), align_to=align)
 
     def fold(c: list[int], e: dict[str, Any]) -> list[int]:
@@ -286,6 +292,7 @@ def job_faust(a: JobArgs, take: bool) -> None:
     import orjson
 
     first = _Progress(a.mark, a.n)
+    grace = grace_ms(a.n)
     app = faust.App(a.group, broker=f"kafka://{a.bootstrap}", store="memory://", datadir=a.state_dir,
                     topic_partitions=PARTITIONS, table_cleanup_interval=1.0, web_enabled=False)
     source = app.topic(a.in_topic, value_serializer="json")
@@ -307,7 +314,7 @@ def job_faust(a: JobArgs, take: bool) -> None:
                     c[0] += x
                     c[1] += y
                     c[2] += z
-                for key in [k for k in windows if k[1] + WINDOW_MS <= latest - GRACE_MS]:
+                for key in [k for k in windows if k[1] + WINDOW_MS <= latest - grace]:
                     await out.send(key=key[0].encode(), value=orjson.dumps(result(key[0], key[1],
                                                                                   windows.pop(key))))
     else:
@@ -331,7 +338,7 @@ def job_faust(a: JobArgs, take: bool) -> None:
                 seen = open_windows.setdefault(queue, set())
                 seen.update(table.table.window.ranges(ts))
                 latest[queue] = max(latest.get(queue, 0.0), ts)
-                for r in [r for r in seen if r[1] <= latest[queue] - GRACE_MS / 1000]:
+                for r in [r for r in seen if r[1] <= latest[queue] - grace / 1000]:
                     seen.discard(r)
                     value = table.table.data.pop((queue, r))
                     await out.send(key=queue.encode(), value=orjson.dumps(result(queue, int(r[0] * 1000), value)))
