@@ -14,9 +14,10 @@ Two figures (three with --end-to-end, which replaces the second):
 3. end to end (`--end-to-end`): the run written as a PAXml file (the simulator's writer) -> `servicepulse ingest
    paxml` -> Kafka -> the sink into ClickHouse -> the run check when the closed header arrives -> findings
    stored in `findings`; the pipeline is `servicepulse up` against an embedded broker and store, fresh topics,
-   group and database. People (`controls people`) and the previous main run (`ingest --wait`) are loaded first,
-   not timed. Seconds per stage (each stage ends when the driver, polling ClickHouse every 0.25 s, sees it
-   done) and every process's peak RSS (VmHWM from /proc); the issue's goals are printed beside, never asserted.
+   group and database. People (`controls people`) and the previous main run (`ingest --wait`) are loaded first
+   (their functions, in this process), not timed. Seconds per stage (each stage ends when the driver, polling
+   ClickHouse every 0.25 s, sees it done) and every process's peak RSS (VmHWM from /proc); the issue's goals
+   are printed beside, never asserted.
 
 The run is the simulator's planted run (all deviations planted) padded with per-shift unsocial-hours lines
 to the given lines per employee. Figures are printed, never asserted: this machine is shared and noisy.
@@ -32,7 +33,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -227,10 +229,16 @@ def _cli(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[by
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _run_cli(args: list[str], env: dict[str, str], log: Path) -> None:
-    proc = _cli(args, env, log)
-    if proc.wait() != 0:
-        raise RuntimeError(f"servicepulse {' '.join(args[:2])} failed (exit {proc.returncode}); see {log}")
+@contextmanager
+def _environ(env: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _label(pid: int) -> str:
@@ -284,12 +292,16 @@ def end_to_end(planted: PlantedRun, ctx: RunContext, *, broker: str = "tansu", t
         if others:
             rss["broker"] = PeakRss(*others)
         client = _wait_until_migrated(clickhouse_url, name, up)
-        for path, day in people_files:
-            _run_cli(["controls", "people", str(path), "--protected", str(work / "protected.csv"),
-                      "--changed-on", day.isoformat()], env, log)
-        t0 = time.perf_counter()
-        _run_cli(["ingest", "paxml", str(work / "previous.paxml"), "--wait", "--timeout", str(timeout)], env, log)
-        print(f"people loaded and the previous run stored in {time.perf_counter() - t0:.1f}s (not part of the figure)")
+        # In this process (the smoke test's time is mostly Python start-ups): the same functions the CLI runs.
+        with _environ(env):
+            from servicepulse.cli.controls import people
+            from servicepulse.cli.ingest import ingest as ingest_files
+
+            for path, day in people_files:
+                people(files=[path], protected=work / "protected.csv", changed_on=day.isoformat())
+            t0 = time.perf_counter()
+            ingest_files(fmt="paxml", files=[work / "previous.paxml"], wait=True, timeout=timeout)
+        print(f"people loaded; the previous run stored in {time.perf_counter() - t0:.1f}s (not part of the figure)")
 
         run_id = f"{planted.header.customer}-{planted.header.period}-main"
         stages: list[tuple[str, float]] = []
@@ -359,13 +371,8 @@ def _wait_until_migrated(url: str, database: str, up: subprocess.Popen[bytes]) -
     from servicepulse.config import load_settings
     from servicepulse.connectors.clickhouse import connect
 
-    saved = dict(os.environ)
-    os.environ.update({"CLICKHOUSE_URL": url, "CLICKHOUSE__DATABASE": database})
-    try:
+    with _environ(dict(os.environ) | {"CLICKHOUSE_URL": url, "CLICKHOUSE__DATABASE": database}):
         settings = load_settings()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if up.poll() is not None:
