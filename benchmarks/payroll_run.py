@@ -242,15 +242,16 @@ def _environ(env: dict[str, str]) -> Iterator[None]:
 
 
 def _label(pid: int) -> str:
+    """`worker 0`, `sink 0`, `up`...: the servicepulse command a process runs (whatever `up` starts)."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
         return str(pid)
-    if "worker" in argv:
-        return "worker " + argv[argv.index("--index") + 1] if "--index" in argv else "worker"
-    if "up" in argv:
-        return "up (supervisor)"
-    return " ".join(Path(a).name for a in argv[:3] if a)[:40]
+    if "servicepulse.cli.main" not in argv[:-1]:
+        return " ".join(Path(a).name for a in argv[:3] if a)[:40]
+    command = argv[argv.index("servicepulse.cli.main") + 1]
+    index = argv[argv.index("--index") + 1] if "--index" in argv[:-1] else ""
+    return f"{command} {index}".strip() + (" (supervisor)" if command == "up" else "")
 
 
 def end_to_end(planted: PlantedRun, ctx: RunContext, *, broker: str = "tansu", timeout: float = 1800.0,
