@@ -1,0 +1,47 @@
+-- The finance review's key index: per posting, the keys its rules group by (as finance_keyed_postings.sql
+-- matches them), with the posting's sorting key. A pass after new postings finds every posting a touched key
+-- depends on by the primary key here, then reads just those rows of invoice_postings (FINAL) by theirs,
+-- instead of scanning the whole review window with FINAL. Every stored version of a posting adds its keys
+-- (a superset of the current versions' keys: the review re-checks each rule's condition on the FINAL row).
+--   ref       customer invoices and incoming payments: reference without blanks (bank.likely_unidentified)
+--   amount    outgoing payments: absolute amount in öre (ap.duplicate_payment)
+--   day       supplier invoices: document day (posting date when none) '|' approver (ap.split_invoice)
+--   supplier  supplier invoices and outgoing payments: supplier id (ap.new_supplier_four_eyes)
+-- Kept by a materialized view in the same insert as the postings; filled from the stored postings here.
+
+CREATE TABLE IF NOT EXISTS finance_posting_keys
+(
+    rule         LowCardinality(String),
+    company      LowCardinality(String),
+    key          String,
+    posting_date Date,
+    account      LowCardinality(String),
+    event_id     String
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (rule, company, key, posting_date, account, event_id)
+SETTINGS non_replicated_deduplication_window = 1000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS mv_finance_posting_keys TO finance_posting_keys AS
+SELECT k.1 AS rule, company, k.2 AS key, posting_date, account, event_id
+FROM invoice_postings
+ARRAY JOIN arrayFilter(x -> x.1 != '', [
+    tuple(if(kind IN ('customer_invoice', 'incoming_payment'), 'ref', ''),
+          replaceRegexpAll(coalesce(reference, ''), '\\s', '')),
+    tuple(if(kind = 'outgoing_payment', 'amount', ''), toString(abs(amount_ore))),
+    tuple(if(kind = 'supplier_invoice', 'day', ''),
+          concat(toString(coalesce(document_date, posting_date)), '|', coalesce(approved_by, ''))),
+    tuple(if(kind IN ('supplier_invoice', 'outgoing_payment'), 'supplier', ''), coalesce(counterparty_id, ''))
+]) AS k;
+
+INSERT INTO finance_posting_keys
+SELECT k.1 AS rule, company, k.2 AS key, posting_date, account, event_id
+FROM invoice_postings
+ARRAY JOIN arrayFilter(x -> x.1 != '', [
+    tuple(if(kind IN ('customer_invoice', 'incoming_payment'), 'ref', ''),
+          replaceRegexpAll(coalesce(reference, ''), '\\s', '')),
+    tuple(if(kind = 'outgoing_payment', 'amount', ''), toString(abs(amount_ore))),
+    tuple(if(kind = 'supplier_invoice', 'day', ''),
+          concat(toString(coalesce(document_date, posting_date)), '|', coalesce(approved_by, ''))),
+    tuple(if(kind IN ('supplier_invoice', 'outgoing_payment'), 'supplier', ''), coalesce(counterparty_id, ''))
+]) AS k;
