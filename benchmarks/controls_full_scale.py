@@ -283,7 +283,7 @@ def sla(client: Client, settings: Any, args: argparse.Namespace, offset: int) ->
         from servicepulse.streams.readback.sla_monitor import legacy_tick
 
         state = {"monitor": SlaMonitor.from_parameters(settings.parameters())}
-        reader = SlaReader(settings)
+        reader = SlaReader(settings, incremental=False)
         alerts = timed("legacy: first tick (fresh monitor, deep copy)", lambda: legacy_tick(reader, state))
         print(f"    {len(alerts):,} alerts")
         one_minute()

@@ -274,7 +274,7 @@ class FinanceReviewer:
         result = query(client, "finance_keyed_postings", newest=newest, lookback=lookback, horizon=horizon,
                        refs=sorted(t.refs), amounts=sorted(t.amounts), days=sorted(t.days),
                        suppliers=sorted(t.suppliers), ids=sorted(t.ids), first_invoice=first_invoice,
-                       history_from=history_from, keys=keys, own=own)
+                       history_from=history_from, rule_keys=keys, own=own)
         suppliers = sorted(s for s in t.suppliers if s[1])
         return self._rules(client, _by_rule(result), suppliers, newest, today, end,
                            sorted(t.companies) if t.companies else None)

@@ -28,7 +28,7 @@ SELECT * FROM (
     WHERE ((company, account, posting_date, event_id) IN (
                SELECT company, account, posting_date, event_id
                FROM finance_posting_keys
-               WHERE (rule, company, key) IN {keys:Array(Tuple(String, String, String))}
+               WHERE (rule, company, key) IN {rule_keys:Array(Tuple(String, String, String))}
                  AND posting_date >= {newest:Date} - {horizon:Int32})
            OR (company, account, posting_date, event_id) IN {own:Array(Tuple(String, String, Date, String))})
       AND ((kind IN ('supplier_invoice', 'incoming_payment', 'outgoing_payment')
