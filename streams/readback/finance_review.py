@@ -138,6 +138,11 @@ class FinanceReviewer:
         self._window: tuple[date, date] | None = None  # (newest posting date, today) of the last pass
         self._pending: tuple[dict[str, tuple[int, int]], tuple[date, date]] | None = None
         self.last_pass = ""  # what the last pass did: "full", "keyed", "none" (nothing new), "" (empty store)
+        # The open items of the suspense accounts as last read, and the accounts then followed: the view that
+        # computes them reads every suspense posting (most of a pass's time otherwise); they change only with a
+        # posting on a suspense account or with the set of accounts (their age is counted here, to `today`).
+        self._items: tuple[tuple[str, ...], list[OpenItem]] | None = None
+        self._touched_accounts: set[str] = set()  # accounts of the postings the keyed pass reads for
 
     def pass_once(self) -> tuple[list[Finding], list[Alert]]:
         client = self._client()
@@ -197,6 +202,7 @@ class FinanceReviewer:
                        approval_limit=int(c.split_invoice["approval_limit_ore"]),
                        new_days=int(c.new_supplier_four_eyes["new_supplier_days"]))
         by_rule = _by_rule(result)
+        self._items = None
         suppliers = sorted({(p.company, p.counterparty_id) for p in by_rule["sup"] if p.counterparty_id})
         return self._rules(client, by_rule, suppliers, newest, today, end, ())
 
@@ -225,8 +231,14 @@ class FinanceReviewer:
             *new_supplier_four_eyes(by_rule["sup"], first_seen, c.new_supplier_four_eyes, end),
             *refund_limit(by_rule["ref"], c.refund_limit, end),
             *benford_from_counts(benford, c.benford, end),
-            *aged_findings(load_open_items(client), c.aged, today, end),
+            *aged_findings(self._open_items(client), c.aged, today, end),
         ]
+
+    def _open_items(self, client: Client) -> list[OpenItem]:
+        accounts = tuple(str(a) for (a,) in rows(client, "finance_suspense_accounts"))
+        if self._items is None or self._items[0] != accounts or self._touched_accounts & set(accounts):
+            self._items = (accounts, load_open_items(client))
+        return self._items[1]
 
     def _touched(self, client: Client, cursor: dict[str, tuple[int, int]],
                  high: dict[str, tuple[int, int]]) -> _Touched | None:
@@ -246,6 +258,7 @@ class FinanceReviewer:
         if keys and int(rows(client, "finance_stored_versions", keys=keys)[0][0]) != len(keys):
             return None
         t = _Touched()
+        self._touched_accounts = {str(r[3]) for r in new}
         for event_id, kind, company, account, day, amount, supplier, ref, doc_day, approver in new:
             company = str(company)
             t.ids.add(str(event_id))
