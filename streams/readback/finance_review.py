@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import faust
@@ -142,6 +142,7 @@ class FinanceReviewer:
         # computes them reads every suspense posting (most of a pass's time otherwise); they change only with a
         # posting on a suspense account or with the set of accounts (their age is counted here, to `today`).
         self._items: tuple[tuple[str, ...], list[OpenItem]] | None = None
+        self._keys_filled = False  # finance_posting_keys holds the postings stored before its view too
         self._touched_accounts: set[str] = set()  # accounts of the postings the keyed pass reads for
 
     def pass_once(self) -> tuple[list[Finding], list[Alert]]:
@@ -194,6 +195,8 @@ class FinanceReviewer:
                 return []
             return review(postings, first_seen, items, self._controls, today, end)
         # From scratch, filtered in ClickHouse: only the postings some rule can use cross into Python.
+        if not self._keys_filled:
+            self._keys_filled = _fill_keys(client)
         c, lookback = self._controls, self._conf.finance_lookback_days
         horizon = lookback + c.invoice_horizon_days
         first_invoice, history_from, _ = self._history_from(client, newest, horizon)
@@ -291,6 +294,16 @@ class FinanceReviewer:
         suppliers = sorted(s for s in t.suppliers if s[1])
         return self._rules(client, _by_rule(result), suppliers, newest, today, end,
                            sorted(t.companies) if t.companies else None)
+
+
+def _fill_keys(client: Client) -> bool:
+    """Fill finance_posting_keys from the postings stored before its view existed, once per store (a leader
+    doing it again meanwhile only writes keys that collapse). Returns True once filled."""
+    if int(rows(client, "finance_keys_filled")[0][0]) == 0:
+        query(client, "finance_keys_backfill")
+        client.insert("finance_posting_keys_backfill", [[datetime.now(UTC)]], column_names=["done_at"])
+        log.info("finance review key index filled from the stored postings")
+    return True
 
 
 def _by_rule(result: Any) -> dict[str, list[InvoicePosting]]:

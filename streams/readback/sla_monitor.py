@@ -54,8 +54,6 @@ class _Followed:
 
     table: str
     group: str  # the sorting key's first column: the items' group
-    rows_query: str  # the deadline rows since a time, as stored (FINAL)
-    new_query: str  # the rows stored since the cursor
     start: str  # event type that opens an item
     end: str  # event type that answers or closes it
     cursor: dict[str, tuple[int, int]] | None = None  # 'topic:partition' -> (max offset, rows)
@@ -110,8 +108,8 @@ class SlaReader:
         self._settings = settings
         self._client: Client | None = None
         self._follow = {f.table: f for f in (
-            _Followed("call_events", "queue", "sla_email_rows", "sla_new_calls", "email_received", "email_answered"),
-            _Followed("cases", "case_type", "sla_case_rows", "sla_new_cases", "opened", "closed"),
+            _Followed("call_events", "queue", "email_received", "email_answered"),
+            _Followed("cases", "case_type", "opened", "closed"),
         )} if incremental else {}
 
     @property
@@ -173,9 +171,10 @@ class SlaReader:
             f.since, f.cursor = None, high
             return
         least = min((o + 1 for o, _ in cursor.values()), default=0) if set(high) <= set(cursor) else 0
-        new = self._rows(f.new_query, least=least, next_keys=list(cursor),
-                         next_offsets=[o + 1 for o, _ in cursor.values()], upto_keys=list(high),
-                         upto_offsets=[o for o, _ in high.values()])
+        span: dict[str, Any] = {"least": least, "next_keys": list(cursor),
+                                "next_offsets": [o + 1 for o, _ in cursor.values()], "upto_keys": list(high),
+                                "upto_offsets": [o for o, _ in high.values()]}
+        new = self._rows("sla_new_calls", **span) if f.table == "call_events" else self._rows("sla_new_cases", **span)
         parts = dict(f.parts)
         deadline: list[tuple[str, tuple[int, str, str, str]]] = []
         for part, ms, ingested, item, group, event_type, event_id in new:
@@ -201,8 +200,10 @@ class SlaReader:
         if f.cursor is None:
             self._advance(f)
         if f.since is None or since_ms < f.since:
-            fresh = _Followed(f.table, f.group, f.rows_query, f.new_query, f.start, f.end)
-            for item, group, event_type, ms, event_id in self._rows(f.rows_query, since=since_ms):
+            fresh = _Followed(f.table, f.group, f.start, f.end)
+            read = self._rows("sla_email_rows", since=since_ms) if f.table == "call_events" else \
+                self._rows("sla_case_rows", since=since_ms)
+            for item, group, event_type, ms, event_id in read:
                 fresh.add(str(item), (int(ms), str(event_type), str(group), str(event_id)))
             f.rows, f.heap, f.items, f.dirty = fresh.rows, fresh.heap, {}, fresh.dirty
         return f.build(since_ms)

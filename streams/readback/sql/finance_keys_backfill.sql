@@ -1,0 +1,13 @@
+-- Fills finance_posting_keys (migration 0700) from the postings stored before its materialized view existed,
+-- the same keys the view writes (a key written twice collapses: the whole row is the sorting key).
+INSERT INTO finance_posting_keys
+SELECT k.1 AS rule, company, k.2 AS key, posting_date, account, event_id
+FROM invoice_postings
+ARRAY JOIN arrayFilter(x -> x.1 != '', [
+    tuple(if(kind IN ('customer_invoice', 'incoming_payment'), 'ref', ''),
+          replaceRegexpAll(coalesce(reference, ''), '\\s', '')),
+    tuple(if(kind = 'outgoing_payment', 'amount', ''), toString(abs(amount_ore))),
+    tuple(if(kind = 'supplier_invoice', 'day', ''),
+          concat(toString(coalesce(document_date, posting_date)), '|', coalesce(approved_by, ''))),
+    tuple(if(kind IN ('supplier_invoice', 'outgoing_payment'), 'supplier', ''), coalesce(counterparty_id, ''))
+]) AS k
