@@ -11,7 +11,8 @@ e-mails a day, plus cases and complaints), generated in the store by `INSERT ...
 production). Then it times, for the finance review and the SLA monitor:
 
 - from scratch: the first pass of a new leader (nothing sent yet, fresh state);
-- incremental: the next pass after one minute's worth of new rows (a handful of postings, ~20 call events).
+- incremental: the next pass after one minute's worth of new rows (a handful of postings; one contact per
+  queue and channel, ~60 call events, more than a minute's ~20 at full volume).
 
 With `--skip-legacy` the pre-incremental path (the whole window into Python each pass, the deep-copied
 monitor re-reading every table) is not timed, so the peak RSS printed is the new path's own. Last, a main
@@ -143,9 +144,10 @@ def load_calls(client: Client, days: float, start: str, first: int, offset_base:
             "agent_id, resolved_first_contact, source, _topic, _partition, _offset")
     added = 0
     seconds = int(days * 86_400)
+    least = 1 if days < 1 else 0  # a minute's worth: one contact per queue and channel (none would round to 0)
     for qi, (queue, org, phone, chat, email) in enumerate(queues):
         for channel, per_day in (("phone", phone), ("chat", chat)):
-            n = int(per_day * days)
+            n = max(least, int(per_day * days)) if per_day else 0
             if n == 0:
                 continue
             base = f"{first} + {qi * 10_000_000} + {0 if channel == 'phone' else 5_000_000} + intDiv(number, 3)"
@@ -166,7 +168,7 @@ def load_calls(client: Client, days: float, start: str, first: int, offset_base:
                        'call-events', toInt32({seq} % 6), intDiv({seq}, 6)
                 FROM numbers({3 * n})""")
             added += 3 * n
-        n = int(email * days)
+        n = max(least, int(email * days))
         base = f"{first} + {qi * 10_000_000} + 8_000_000 + intDiv(number, 2)"
         seq = f"({offset_base} + {added} + number)"
         t0 = f"toDateTime64('{start}', 3, 'UTC') + toIntervalMillisecond(intDiv(number, 2) * {seconds * 1000} / {n})"

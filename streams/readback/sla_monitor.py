@@ -70,24 +70,37 @@ class _Followed:
         heapq.heappush(self.heap, (row[0], item))
         self.dirty.add(item)
 
+    def load(self, read: Sequence[tuple[Any, ...]]) -> None:
+        """Replace the rows kept by these (item, group, type, ms, event id), read from scratch."""
+        rows_of: dict[str, set[tuple[int, str, str, str]]] = {}
+        for item, group, event_type, ms, event_id in read:
+            rows_of.setdefault(str(item), set()).add((int(ms), str(event_type), str(group), str(event_id)))
+        self.rows, self.items, self.dirty = rows_of, {}, set(rows_of)
+        self.heap = [(min(r)[0], item) for item, r in rows_of.items()]
+        heapq.heapify(self.heap)
+
     def build(self, since: int) -> list[PendingItem]:
         """The items as sla_emails.sql / sla_cases.sql aggregate the rows since `since`: opened at the first
-        start, answered at the first end, only items with a start."""
+        start, answered at the first end, only items with a start. The heap holds each item's oldest row (and
+        maybe stale entries, which only make an item be rebuilt once more)."""
         while self.heap and self.heap[0][0] < since:
             self.dirty.add(heapq.heappop(self.heap)[1])
+        start, end = self.start, self.end
         for item in self.dirty:
             kept = {r for r in self.rows.get(item, ()) if r[0] >= since}
-            starts = [r[0] for r in kept if r[1] == self.start]
-            if kept:
-                self.rows[item] = kept
-            else:
+            if not kept:
                 self.rows.pop(item, None)
+                self.items.pop(item, None)
+                continue
+            if len(kept) != len(self.rows[item]):
+                self.rows[item] = kept
+                heapq.heappush(self.heap, (min(kept)[0], item))
+            starts = [r[0] for r in kept if r[1] == start]
             if not starts:
                 self.items.pop(item, None)
                 continue
-            ends = [r[0] for r in kept if r[1] == self.end]
-            group = min(kept)[2]
-            self.items[item] = PendingItem(item, group, _at(min(starts)),  # type: ignore[arg-type]
+            ends = [r[0] for r in kept if r[1] == end]
+            self.items[item] = PendingItem(item, min(kept)[2], _at(min(starts)),  # type: ignore[arg-type]
                                            _at(min(ends)) if ends else None)
         self.dirty.clear()
         self.since = since
@@ -200,12 +213,8 @@ class SlaReader:
         if f.cursor is None:
             self._advance(f)
         if f.since is None or since_ms < f.since:
-            fresh = _Followed(f.table, f.group, f.start, f.end)
-            read = self._rows("sla_email_rows", since=since_ms) if f.table == "call_events" else \
-                self._rows("sla_case_rows", since=since_ms)
-            for item, group, event_type, ms, event_id in read:
-                fresh.add(str(item), (int(ms), str(event_type), str(group), str(event_id)))
-            f.rows, f.heap, f.items, f.dirty = fresh.rows, fresh.heap, {}, fresh.dirty
+            f.load(self._rows("sla_email_rows", since=since_ms) if f.table == "call_events" else
+                   self._rows("sla_case_rows", since=since_ms))
         return f.build(since_ms)
 
     def last_read(self, table: str) -> str:
