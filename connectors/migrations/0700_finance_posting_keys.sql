@@ -1,14 +1,12 @@
--- The finance review's key index: per posting, the keys its rules group by (as finance_keyed_postings.sql
--- matches them), with the posting's sorting key. A pass after new postings finds every posting a touched key
--- depends on by the primary key here, then reads just those rows of invoice_postings (FINAL) by theirs,
--- instead of scanning the whole review window with FINAL. Every stored version of a posting adds its keys
--- (a superset of the current versions' keys: the review re-checks each rule's condition on the FINAL row).
---   ref       customer invoices and incoming payments: reference without blanks (bank.likely_unidentified)
---   amount    outgoing payments: absolute amount in öre (ap.duplicate_payment)
---   day       supplier invoices: document day (posting date when none) '|' approver (ap.split_invoice)
---   supplier  supplier invoices and outgoing payments: supplier id (ap.new_supplier_four_eyes)
--- Kept by a materialized view in the same insert as the postings.
-
+-- The finance review's key index: per posting, the keys its rules group by, with the posting's sorting key. A
+-- pass after new postings finds every posting a touched key depends on by the primary key here, then reads just
+-- those rows of invoice_postings (FINAL) by theirs, instead of scanning the whole review window with FINAL.
+-- Keys (rule, key): 'ref' the reference without blanks of customer invoices and incoming payments
+-- (bank.likely_unidentified); 'amount' the absolute amount in öre of outgoing payments (ap.duplicate_payment);
+-- 'day' the document day (else posting date), '|' and the approver of supplier invoices (ap.split_invoice);
+-- 'supplier' the supplier id of supplier invoices and outgoing payments (ap.new_supplier_four_eyes). Every
+-- stored version of a posting adds its keys, a superset of the current ones: the review re-checks each rule's
+-- condition on the FINAL row. Kept by a materialized view in the same insert as the postings.
 CREATE TABLE IF NOT EXISTS finance_posting_keys
 (
     rule         LowCardinality(String),
