@@ -1,5 +1,6 @@
--- Fills finance_posting_keys (migration 0700) from the postings stored before its materialized view existed,
--- the same keys the view writes (a key written twice collapses: the whole row is the sorting key).
+-- Fills finance_posting_keys (migration 0700) from the postings stored before its materialized view existed
+-- (ingested up to a minute after the key table was created: a superset), the same keys the view writes (a key
+-- written twice collapses: the whole row is the sorting key). On a store migrated before any posting, nothing.
 INSERT INTO finance_posting_keys
 SELECT k.1 AS rule, company, k.2 AS key, posting_date, account, event_id
 FROM invoice_postings
@@ -11,3 +12,5 @@ ARRAY JOIN arrayFilter(x -> x.1 != '', [
           concat(toString(coalesce(document_date, posting_date)), '|', coalesce(approved_by, ''))),
     tuple(if(kind IN ('supplier_invoice', 'outgoing_payment'), 'supplier', ''), coalesce(counterparty_id, ''))
 ]) AS k
+WHERE _ingested_at <= (SELECT max(metadata_modification_time) FROM system.tables
+                       WHERE database = currentDatabase() AND name = 'finance_posting_keys') + INTERVAL 60 SECOND
