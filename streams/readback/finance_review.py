@@ -3,10 +3,13 @@ depend on, run the pure review, and send new findings and the aged-suspense aler
 
 Incremental: a pass reads only the postings stored since the previous one (a cursor over the sink's
 watermarks: topic, partition, offset), and re-runs each rule over the keys those postings touch (a payment's
-reference, a supplier, an amount, an approver's day), which is exactly what those keys' findings depend on;
-`ap.benford` is counted in ClickHouse. Findings of untouched keys are unchanged and were sent before. When the
-window itself moves (a new newest posting date, a new day for the suspense ageing), on the first pass of a
-leader, or when a stored posting was replaced by a new version, the pass starts from scratch."""
+reference, a supplier, an amount, an approver's day), which is exactly what those keys' findings depend on.
+The postings of those keys are found by primary key in `finance_posting_keys` (migration 0700) and read by
+theirs, never through the whole window; `ap.benford` is counted in ClickHouse; the suspense open items are
+read again only when a new posting is on a suspense account. Findings of untouched keys are unchanged and were
+sent before. When the window itself moves (a new newest posting date, a new day for the suspense ageing), on
+the first pass of a leader, or when a stored posting was replaced by a new version, the pass starts from
+scratch, with each rule's input filtered in SQL first (finance_filtered_postings.sql)."""
 
 from __future__ import annotations
 
