@@ -1,6 +1,7 @@
-"""The read-back controls at full scale: one finance review pass and one SLA tick, from scratch and incremental.
+"""The read-back controls at full scale: finance review passes and SLA ticks, from scratch and incremental, and
+the payroll run check's wait for its lines.
 
-    python benchmarks/controls_full_scale.py [--scale 1.0] [--skip-legacy]
+    python benchmarks/controls_full_scale.py [--scale 1.0] [--skip-legacy] [--payroll-lines 1200000]
 
 Loads into a fresh database (CLICKHOUSE_URL when set, else the embedded store) a Stockholm year of postings
 (domain.md: ~1.2 M supplier and ~1.7 M customer invoices, each with its payment: ~5.8 M rows) and a month of
@@ -10,11 +11,15 @@ e-mails a day, plus cases and complaints), generated in the store by `INSERT ...
 production). Then it times, for the finance review and the SLA monitor:
 
 - from scratch: the first pass of a new leader (nothing sent yet, fresh state);
-- incremental: the next pass after one minute's worth of new rows (a handful of postings, ~20 call events).
+- incremental: the next pass after one minute's worth of new rows (a handful of postings; one contact per
+  queue and channel, ~60 call events, more than a minute's ~20 at full volume).
 
 With `--skip-legacy` the pre-incremental path (the whole window into Python each pass, the deep-copied
-monitor) is not timed. Seconds per pass and peak RSS (this process; the store runs apart) are printed beside
-the goal, 1 s per pass; nothing is asserted: the machine is shared and noisy.
+monitor re-reading every table) is not timed, so the peak RSS printed is the new path's own. Last, a main
+payroll run's lines (1.2 M by default) are stored in 24 batches while `wait_for_lines` waits for them: the time
+from the last line stored to the wait returning, and the queries it ran. Seconds per pass and peak RSS (this
+process; the store runs apart) are printed beside the goal, 1 s per pass; nothing is asserted: the machine is
+shared and noisy.
 """
 
 from __future__ import annotations
@@ -23,12 +28,13 @@ import argparse
 import os
 import resource
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from clickhouse_connect.driver.client import Client
 
@@ -138,9 +144,10 @@ def load_calls(client: Client, days: float, start: str, first: int, offset_base:
             "agent_id, resolved_first_contact, source, _topic, _partition, _offset")
     added = 0
     seconds = int(days * 86_400)
+    least = 1 if days < 1 else 0  # a minute's worth: one contact per queue and channel (none would round to 0)
     for qi, (queue, org, phone, chat, email) in enumerate(queues):
         for channel, per_day in (("phone", phone), ("chat", chat)):
-            n = int(per_day * days)
+            n = max(least, int(per_day * days)) if per_day else 0
             if n == 0:
                 continue
             base = f"{first} + {qi * 10_000_000} + {0 if channel == 'phone' else 5_000_000} + intDiv(number, 3)"
@@ -161,7 +168,7 @@ def load_calls(client: Client, days: float, start: str, first: int, offset_base:
                        'call-events', toInt32({seq} % 6), intDiv({seq}, 6)
                 FROM numbers({3 * n})""")
             added += 3 * n
-        n = int(email * days)
+        n = max(least, int(email * days))
         base = f"{first} + {qi * 10_000_000} + 8_000_000 + intDiv(number, 2)"
         seq = f"({offset_base} + {added} + number)"
         t0 = f"toDateTime64('{start}', 3, 'UTC') + toIntervalMillisecond(intDiv(number, 2) * {seconds * 1000} / {n})"
@@ -205,6 +212,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--scale", type=float, default=1.0, help="share of a Stockholm year of postings")
     parser.add_argument("--skip-legacy", action="store_true", help="do not time the pre-incremental path")
+    parser.add_argument("--payroll-lines", type=int, default=1_200_000,
+                        help="lines of the main payroll run whose wait is timed")
     args = parser.parse_args()
 
     from servicepulse.config import load_settings
@@ -230,6 +239,7 @@ def main() -> None:
 
         finance(client, settings, args, postings)
         sla(client, settings, args, calls)
+        payroll_wait(client, settings, args.payroll_lines)
 
 
 def finance(client: Client, settings: Any, args: argparse.Namespace, offset: int) -> None:
@@ -283,7 +293,7 @@ def sla(client: Client, settings: Any, args: argparse.Namespace, offset: int) ->
         from servicepulse.streams.readback.sla_monitor import legacy_tick
 
         state = {"monitor": SlaMonitor.from_parameters(settings.parameters())}
-        reader = SlaReader(settings)
+        reader = SlaReader(settings, incremental=False)
         alerts = timed("legacy: first tick (fresh monitor, deep copy)", lambda: legacy_tick(reader, state))
         print(f"    {len(alerts):,} alerts")
         one_minute()
@@ -296,6 +306,64 @@ def sla(client: Client, settings: Any, args: argparse.Namespace, offset: int) ->
     alerts = timed("incremental: next tick after one minute of calls", ticker.decide)
     ticker.commit()
     timed("incremental: next tick, nothing new", ticker.decide)
+
+
+class _Counting:
+    """A client that counts the queries it runs (the payroll wait's polls)."""
+
+    def __init__(self, client: Client) -> None:
+        self.client, self.queries = client, 0
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        self.queries += 1
+        return self.client.query(*args, **kwargs)
+
+
+def payroll_wait(client: Client, settings: Any, lines: int) -> None:
+    """A main run's lines stored in batches while its check waits for them (as the payroll agent's wait): the
+    time from the last line stored to the wait returning, and how many queries the wait ran."""
+    from datetime import UTC, date, datetime
+
+    from servicepulse.connectors.clickhouse import connect
+    from servicepulse.schemas.events import PayrollRun, PayrollRunKind, PayrollRunStatus
+    from servicepulse.streams.readback.payroll_checks import wait_for_lines
+
+    print(f"payroll wait (a main run of {lines:,} lines stored in 24 batches, ~50,000 lines/s)")
+    run = PayrollRun(event_id="bench-run:closed", run_id="bench-run", kind=PayrollRunKind.main,
+                     status=PayrollRunStatus.closed, customer="Stockholm", period="2026-03",
+                     pay_date=date(2026, 3, 25), line_count=lines, occurred_at=datetime(2026, 3, 20, tzinfo=UTC))
+    counting = _Counting(connect(settings.clickhouse))
+    conf = settings.readback
+    result: dict[str, float] = {}
+
+    def wait() -> None:
+        seen = wait_for_lines(cast(Client, counting), run, conf.payroll_wait_for_lines_s, conf.payroll_poll_s,
+                              conf.payroll_poll_max_s)
+        result["returned"], result["seen"] = time.perf_counter(), seen
+
+    waiter = threading.Thread(target=wait)
+    started = time.perf_counter()
+    waiter.start()
+    batches, done = 24, 0
+    for b in range(batches):
+        n = lines * (b + 1) // batches - done
+        t0 = time.perf_counter()
+        client.command(f"""
+            INSERT INTO payroll_lines (event_id, run_id, line_no, employee_id, customer, pay_type, category,
+                                       amount_ore, occurred_at, source, _topic, _partition, _offset)
+            SELECT concat('bench-run:', toString({done} + number)), 'bench-run', {done} + number,
+                   concat('E', toString(intDiv({done} + number, 20))), 'Stockholm', '11',
+                   if(({done} + number) % 20 = 19, 'net', 'gross'), 100000 + ({done} + number) % 5000,
+                   toDateTime64('2026-03-20 00:00:00', 3, 'UTC'), 'bench', 'payroll-lines',
+                   toInt32(({done} + number) % 6), intDiv({done} + number, 6)
+            FROM numbers({n})""")
+        done += n
+        time.sleep(max(0.0, n / 50_000 - (time.perf_counter() - t0)))
+    last_stored = time.perf_counter()
+    waiter.join()
+    print(f"  lines stored over {last_stored - started:.1f} s; wait returned {result['returned'] - last_stored:.2f} s "
+          f"after the last line was stored, {int(result['seen']):,} lines seen, {counting.queries} queries "
+          f"(polls from {conf.payroll_poll_s} s doubling to {conf.payroll_poll_max_s} s)", flush=True)
 
 
 if __name__ == "__main__":

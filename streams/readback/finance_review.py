@@ -3,18 +3,22 @@ depend on, run the pure review, and send new findings and the aged-suspense aler
 
 Incremental: a pass reads only the postings stored since the previous one (a cursor over the sink's
 watermarks: topic, partition, offset), and re-runs each rule over the keys those postings touch (a payment's
-reference, a supplier, an amount, an approver's day), which is exactly what those keys' findings depend on;
-`ap.benford` is counted in ClickHouse. Findings of untouched keys are unchanged and were sent before. When the
-window itself moves (a new newest posting date, a new day for the suspense ageing), on the first pass of a
-leader, or when a stored posting was replaced by a new version, the pass starts from scratch."""
+reference, a supplier, an amount, an approver's day), which is exactly what those keys' findings depend on.
+The postings of those keys are found by primary key in `finance_posting_keys` (migration 0700) and read by
+theirs, never through the whole window; `ap.benford` is counted in ClickHouse; the suspense open items are
+read again only when a new posting is on a suspense account. Findings of untouched keys are unchanged and were
+sent before. When the window itself moves (a new newest posting date, a new day for the suspense ageing), on
+the first pass of a leader, or when a stored posting was replaced by a new version, the pass starts from
+scratch, with each rule's input filtered in SQL first (finance_filtered_postings.sql)."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import faust
@@ -113,6 +117,7 @@ class _Touched:
     suppliers: set[tuple[str, str]] = field(default_factory=set)
     ids: set[str] = field(default_factory=set)
     companies: set[str] = field(default_factory=set)
+    own: set[tuple[str, str, date, str]] = field(default_factory=set)  # the new postings' sorting keys
 
 
 class FinanceReviewer:
@@ -137,6 +142,12 @@ class FinanceReviewer:
         self._window: tuple[date, date] | None = None  # (newest posting date, today) of the last pass
         self._pending: tuple[dict[str, tuple[int, int]], tuple[date, date]] | None = None
         self.last_pass = ""  # what the last pass did: "full", "keyed", "none" (nothing new), "" (empty store)
+        # The open items of the suspense accounts as last read, and the accounts then followed: the view that
+        # computes them reads every suspense posting (most of a pass's time otherwise); they change only with a
+        # posting on a suspense account or with the set of accounts (their age is counted here, to `today`).
+        self._items: tuple[tuple[str, ...], list[OpenItem]] | None = None
+        self._keys_filled = False  # finance_posting_keys holds the postings stored before its view too
+        self._touched_accounts: set[str] = set()  # accounts of the postings the keyed pass reads for
 
     def pass_once(self) -> tuple[list[Finding], list[Alert]]:
         client = self._client()
@@ -156,7 +167,7 @@ class FinanceReviewer:
         end = datetime.combine(newest + timedelta(days=1), time(0), STOCKHOLM)
         window = (newest, today)
         if not self._incremental or self._cursor is None or self._window != window:
-            found = self._full(client, today, end)
+            found = self._full(client, newest, today, end)
             self.last_pass = "full"
         elif high == self._cursor:
             found = []  # nothing stored since: every finding of this window was sent
@@ -164,7 +175,7 @@ class FinanceReviewer:
         else:
             touched = self._touched(client, self._cursor, high)
             found = self._keyed(client, touched, newest, today, end) if touched is not None else \
-                self._full(client, today, end)
+                self._full(client, newest, today, end)
             self.last_pass = "keyed" if touched is not None else "full"
         self._pending = (high, window)
         # Raised and not yet resolved, read back from the alerts table so a restart neither repeats nor
@@ -180,12 +191,61 @@ class FinanceReviewer:
             self._cursor, self._window = self._pending
             self._pending = None
 
-    def _full(self, client: Client, today: date, end: datetime) -> list[Finding]:
-        postings, first_seen, items = load_window(client, self._conf.finance_lookback_days,
-                                                  self._controls.invoice_horizon_days)
-        if not postings and not items:
-            return []
-        return review(postings, first_seen, items, self._controls, today, end)
+    def _full(self, client: Client, newest: date, today: date, end: datetime) -> list[Finding]:
+        if not self._incremental:  # the path before the cursor: the whole window into Python
+            postings, first_seen, items = load_window(client, self._conf.finance_lookback_days,
+                                                      self._controls.invoice_horizon_days)
+            if not postings and not items:
+                return []
+            return review(postings, first_seen, items, self._controls, today, end)
+        # From scratch, filtered in ClickHouse: only the postings some rule can use cross into Python.
+        if not self._keys_filled:
+            self._keys_filled = _fill_keys(client)
+        c, lookback = self._controls, self._conf.finance_lookback_days
+        horizon = lookback + c.invoice_horizon_days
+        first_invoice, history_from, _ = self._history_from(client, newest, horizon)
+        result = query(client, "finance_filtered_postings", newest=newest, lookback=lookback, horizon=horizon,
+                       first_invoice=first_invoice, history_from=history_from,
+                       approval_limit=int(c.split_invoice["approval_limit_ore"]),
+                       new_days=int(c.new_supplier_four_eyes["new_supplier_days"]))
+        by_rule = _by_rule(result)
+        self._items = None
+        suppliers = sorted({(p.company, p.counterparty_id) for p in by_rule["sup"] if p.counterparty_id})
+        return self._rules(client, by_rule, suppliers, newest, today, end, ())
+
+    @staticmethod
+    def _history_from(client: Client, newest: date,
+                      horizon: int) -> tuple[str, date, tuple[str, str, date, str] | None]:
+        """The window's oldest customer invoice: event id, date and sorting key (None when the window has none)."""
+        event_id, day, company, account = rows(client, "finance_history_from", newest=newest, horizon=horizon)[0]
+        if not event_id:
+            return "", date(1970, 1, 1), None
+        return str(event_id), day, (str(company), str(account), day, str(event_id))
+
+    def _rules(self, client: Client, by_rule: dict[str, list[InvoicePosting]], suppliers: Sequence[tuple[str, str]],
+               newest: date, today: date, end: datetime, companies: Sequence[str] | None) -> list[Finding]:
+        """Every rule over the postings read for it; Benford counted in ClickHouse for `companies` (() = all,
+        None = none)."""
+        c = self._controls
+        first_seen = {(str(company), str(supplier)): day for company, supplier, day in
+                      rows(client, "finance_first_seen_of", suppliers=list(suppliers))} if suppliers else {}
+        benford = benford_counts(client, newest, self._conf.finance_lookback_days, int(c.benford["min_amount_ore"]),
+                                 companies) if companies is not None else []
+        return [
+            *likely_unidentified(by_rule["lu"], c.likely_unidentified, end),
+            *duplicate_payments(by_rule["dup"], c.duplicate_payment, end),
+            *split_invoices(by_rule["spl"], c.split_invoice, end),
+            *new_supplier_four_eyes(by_rule["sup"], first_seen, c.new_supplier_four_eyes, end),
+            *refund_limit(by_rule["ref"], c.refund_limit, end),
+            *benford_from_counts(benford, c.benford, end),
+            *aged_findings(self._open_items(client), c.aged, today, end),
+        ]
+
+    def _open_items(self, client: Client) -> list[OpenItem]:
+        accounts = tuple(str(a) for (a,) in rows(client, "finance_suspense_accounts"))
+        if self._items is None or self._items[0] != accounts or self._touched_accounts & set(accounts):
+            self._items = (accounts, load_open_items(client))
+        return self._items[1]
 
     def _touched(self, client: Client, cursor: dict[str, tuple[int, int]],
                  high: dict[str, tuple[int, int]]) -> _Touched | None:
@@ -197,16 +257,19 @@ class FinanceReviewer:
                 return None
         if set(cursor) - set(high):
             return None
-        new = rows(client, "finance_new_postings", next_keys=list(cursor),
+        least = min((o + 1 for o, _ in cursor.values()), default=0) if set(high) <= set(cursor) else 0
+        new = rows(client, "finance_new_postings", least=least, next_keys=list(cursor),
                    next_offsets=[o + 1 for o, _ in cursor.values()], upto_keys=list(high),
                    upto_offsets=[o for o, _ in high.values()])
         keys = sorted({(str(r[2]), str(r[3]), r[4], str(r[0])) for r in new})
         if keys and int(rows(client, "finance_stored_versions", keys=keys)[0][0]) != len(keys):
             return None
         t = _Touched()
-        for event_id, kind, company, _account, _day, amount, supplier, ref, doc_day, approver in new:
+        self._touched_accounts = {str(r[3]) for r in new}
+        for event_id, kind, company, account, day, amount, supplier, ref, doc_day, approver in new:
             company = str(company)
             t.ids.add(str(event_id))
+            t.own.add((company, str(account), day, str(event_id)))
             if kind in ("customer_invoice", "incoming_payment"):
                 t.refs.add((company, str(ref)))
             if kind == "outgoing_payment":
@@ -222,33 +285,49 @@ class FinanceReviewer:
         """The findings of the touched keys: each rule over exactly the postings its touched keys depend on."""
         c, lookback = self._controls, self._conf.finance_lookback_days
         horizon = lookback + c.invoice_horizon_days
-        first = rows(client, "finance_history_from", newest=newest, horizon=horizon)
-        first_invoice, history_from = (str(first[0][0]), first[0][1]) if first else ("", date(1970, 1, 1))
+        first_invoice, history_from, oldest = self._history_from(client, newest, horizon)
+        # The candidates by key (finance_posting_keys, migration 0700), the flags computed on the FINAL rows.
+        keys = sorted({("ref", co, ref) for co, ref in t.refs} | {("amount", co, str(a)) for co, a in t.amounts}
+                      | {("day", co, f"{d.isoformat()}|{ap}") for co, d, ap in t.days}
+                      | {("supplier", co, s) for co, s in t.suppliers})
+        own = sorted(t.own | ({oldest} if oldest is not None else set()))
         result = query(client, "finance_keyed_postings", newest=newest, lookback=lookback, horizon=horizon,
                        refs=sorted(t.refs), amounts=sorted(t.amounts), days=sorted(t.days),
                        suppliers=sorted(t.suppliers), ids=sorted(t.ids), first_invoice=first_invoice,
-                       history_from=history_from)
-        names = tuple(result.column_names)[:-5]
-        by_rule: dict[str, list[InvoicePosting]] = {"lu": [], "dup": [], "spl": [], "sup": [], "ref": []}
+                       history_from=history_from, rule_keys=keys, own=own)
+        suppliers = sorted(s for s in t.suppliers if s[1])
+        return self._rules(client, _by_rule(result), suppliers, newest, today, end,
+                           sorted(t.companies) if t.companies else None)
+
+
+def _fill_keys(client: Client) -> bool:
+    """Fill finance_posting_keys from the postings stored before its view existed, once per store (a leader
+    doing it again meanwhile only writes keys that collapse). Returns True once filled."""
+    if int(rows(client, "finance_keys_filled")[0][0]) == 0:
+        query(client, "finance_keys_backfill")
+        client.insert("finance_posting_keys_backfill", [[datetime.now(UTC)]], column_names=["done_at"])
+        log.info("finance review key index filled from the stored postings")
+    return True
+
+
+def _by_rule(result: Any) -> dict[str, list[InvoicePosting]]:
+    """The rows of a flagged query (the posting's columns, then the flags lu, dup, spl, sup, ref) per rule."""
+    names = tuple(result.column_names)[:-5]
+    by_rule: dict[str, list[InvoicePosting]] = {"lu": [], "dup": [], "spl": [], "sup": [], "ref": []}
+    # A first pass builds a few hundred thousand postings: with the cyclic GC on, most of that time goes to GC
+    # passes over objects that cannot form cycles (as payroll_checks._lines), so it pauses here.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
         for row in result.result_rows:
             posting = _posting(names, row[:-5])
             for flag, rule in zip(row[-5:], ("lu", "dup", "spl", "sup", "ref"), strict=True):
                 if flag:
                     by_rule[rule].append(posting)
-        suppliers = sorted(s for s in t.suppliers if s[1])
-        first_seen = {(str(company), str(supplier)): day for company, supplier, day in
-                      rows(client, "finance_first_seen_of", suppliers=suppliers)} if suppliers else {}
-        benford = benford_counts(client, newest, lookback, int(c.benford["min_amount_ore"]),
-                                 sorted(t.companies)) if t.companies else []
-        return [
-            *likely_unidentified(by_rule["lu"], c.likely_unidentified, end),
-            *duplicate_payments(by_rule["dup"], c.duplicate_payment, end),
-            *split_invoices(by_rule["spl"], c.split_invoice, end),
-            *new_supplier_four_eyes(by_rule["sup"], first_seen, c.new_supplier_four_eyes, end),
-            *refund_limit(by_rule["ref"], c.refund_limit, end),
-            *benford_from_counts(benford, c.benford, end),
-            *aged_findings(load_open_items(client), c.aged, today, end),
-        ]
+    finally:
+        if enabled:
+            gc.enable()
+    return by_rule
 
 
 def _mark(finding: Finding) -> str:
