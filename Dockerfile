@@ -1,5 +1,5 @@
-# servicepulse: one image for the Faust workers and every CLI command (migrate, topics, simulate, ingest, sql,
-# status). Build from the repository root:
+# servicepulse: one image for the Faust workers, the sink processes and every CLI command (migrate, topics,
+# simulate, ingest, sql, status). Build from the repository root:
 #
 #   docker build -t servicepulse:dev .
 #   docker run --rm -e KAFKA_BOOTSTRAP=kafka:9092 -e CLICKHOUSE_URL=http://servicepulse@clickhouse:8123 \

@@ -1,4 +1,5 @@
-"""`health`: exit 0 when a worker's health file is fresh (and its store reachable), 1 with a one-line reason."""
+"""`health`: exit 0 when a worker's or sink process's health file is fresh (and its store reachable), 1 with a
+one-line reason."""
 
 from __future__ import annotations
 
@@ -6,21 +7,30 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 
-__all__ = ["DEFAULT_HEALTH_DIR", "check_health", "health_dir", "health_file", "register"]
+__all__ = ["DEFAULT_HEALTH_DIR", "Process", "check_health", "health_dir", "health_file", "register"]
 
 # The worker rewrites `worker-<index>.json` in this directory every WORKER__HEALTH_INTERVAL_S (2 s) from its event
-# loop: a file that stops changing means the loop is stuck, even while the process is alive.
+# loop, the sink process `sink-<index>.json` from its ticker thread: a file that stops changing means the process
+# is stuck (or frozen), even while it is alive.
 DEFAULT_HEALTH_DIR = Path("var/health")
 
 
+class Process(StrEnum):
+    """Which kind of process a health file belongs to; names the file (`<process>-<index>.json`)."""
+
+    worker = "worker"
+    sink = "sink"
+
+
 def register(app: typer.Typer) -> None:
-    app.command(help="Exit 0 when a worker's health file is fresh and healthy, 1 with the reason otherwise (the "
-                "container probes use it).")(health)
+    app.command(help="Exit 0 when a worker's (or, with --process sink, a sink process's) health file is fresh and "
+                "healthy, 1 with the reason otherwise (the container probes use it).")(health)
 
 
 def health_dir() -> Path:
@@ -32,8 +42,14 @@ def health_dir() -> Path:
     return Path(os.environ.get("WORKER__HEALTH_DIR") or DEFAULT_HEALTH_DIR)
 
 
-def health_file(directory: Path, worker: int) -> Path:
-    return directory / f"worker-{worker}.json"
+def health_file(directory: Path, index: int, process: Process = Process.worker) -> Path:
+    return directory / f"{process.value}-{index}.json"
+
+
+def _name(record: Mapping[str, Any]) -> str:
+    """`worker 0` or `sink 0`: the sink process marks its file with role "sink" (it shares the worker's format)."""
+    role = record.get("role")
+    return f"{role if isinstance(role, str) and role else 'worker'} {record.get('worker', '?')}"
 
 
 def _number(value: object) -> float | None:
@@ -54,13 +70,13 @@ def check_health(
     record: Mapping[str, Any], now: float, max_age_s: float, max_outage_s: float | None = None,
     pid_alive: Callable[[int], bool] = _pid_alive,
 ) -> str | None:
-    """None when the worker is healthy, else the reason in one line.
+    """None when the worker (or sink process) is healthy, else the reason in one line.
 
     Alive (liveness): the file was rewritten within `max_age_s` by a process that still exists. Ready (readiness,
     with `max_outage_s`): also not waiting for ClickHouse longer than that. A store outage alone never fails
     liveness: the worker is waiting on purpose, and a restart would not bring the store back.
     """
-    name = f"worker {record.get('worker', '?')}"
+    name = _name(record)
     updated = _number(record.get("updated_at"))
     if updated is None:
         return f"{name}: health file has no numeric updated_at"
@@ -93,7 +109,7 @@ def check_health(
 
 
 def _summary(record: Mapping[str, Any], now: float) -> str:
-    parts = [f"worker {record.get('worker', '?')} {record.get('status', '?')}"]
+    parts = [f"{_name(record)} {record.get('status', '?')}"]
     updated = _number(record.get("updated_at"))
     if updated is not None:
         parts.append(f"updated {now - updated:.1f} s ago")
@@ -107,23 +123,29 @@ def _summary(record: Mapping[str, Any], now: float) -> str:
 
 
 def health(
-    worker: int = typer.Option(0, help="Worker index (`servicepulse worker --index`)"),
-    max_age: float = typer.Option(30.0, help="Seconds after which an unchanged health file means a stuck worker"),
+    index: int = typer.Option(0, "--index", "--worker",
+                              help="Process index (`servicepulse worker --index` / `servicepulse sink --index`)"),
+    process: Process = typer.Option(Process.worker, "--process", help="worker (worker-N.json) or sink (sink-N.json)"),
+    max_age: float = typer.Option(30.0, help="Seconds after which an unchanged health file means a stuck process"),
     max_outage: float | None = typer.Option(
-        None, help="Also fail when the worker has waited for ClickHouse longer than this (readiness)"),
+        None, help="Also fail when the process has waited for ClickHouse longer than this (readiness)"),
 ) -> None:
-    path = health_file(health_dir(), worker)
+    label = f"{process.value} {index}"
+    path = health_file(health_dir(), index, process)
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        typer.echo(f"worker {worker}: no health file at {path}: not started yet, or WORKER__HEALTH_DIR differs",
-                   err=True)
+        typer.echo(f"{label}: no health file at {path}: not started yet, or WORKER__HEALTH_DIR differs", err=True)
         raise typer.Exit(1) from None
     except (OSError, ValueError) as exc:
-        typer.echo(f"worker {worker}: health file {path} unreadable: {exc}", err=True)
+        typer.echo(f"{label}: health file {path} unreadable: {exc}", err=True)
         raise typer.Exit(1) from None
     if not isinstance(record, dict):
-        typer.echo(f"worker {worker}: health file {path} is not a JSON object", err=True)
+        typer.echo(f"{label}: health file {path} is not a JSON object", err=True)
+        raise typer.Exit(1)
+    role = record.get("role") or Process.worker.value  # the worker's file has no role
+    if role != process.value:
+        typer.echo(f"{label}: health file {path} was written by a {role} process, not a {process.value}", err=True)
         raise typer.Exit(1)
     now = time.time()
     reason = check_health(record, now, max_age, max_outage)

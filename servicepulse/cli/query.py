@@ -1,4 +1,4 @@
-"""`sql` (a query, printed for people or machines) and `status` (topics, consumer progress, tables)."""
+"""`sql` (a query, printed for people or machines) and `status` (topics, both consumer groups' progress, tables)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import typer
@@ -19,7 +19,10 @@ from servicepulse.config import ClickHouseSettings
 
 from .common import fail, settings_and_logging
 
-__all__ = ["as_user", "register"]
+if TYPE_CHECKING:  # confluent-kafka loads only for the commands that talk to Kafka
+    from servicepulse.connectors.kafka import GroupProgress
+
+__all__ = ["as_user", "progress_rows", "register"]
 
 
 class OutputFormat(StrEnum):
@@ -30,7 +33,8 @@ class OutputFormat(StrEnum):
 
 def register(app: typer.Typer) -> None:
     app.command(help='Run a query: servicepulse sql "SELECT count() FROM call_events".')(sql)
-    app.command(help="Topics, consumer progress and table row counts.")(status)
+    app.command(help="Topics, consumer progress (the workers' group and the sink's: what is not yet queryable) and "
+                "table row counts.")(status)
 
 
 def _plain(value: Any) -> Any:
@@ -101,18 +105,59 @@ def sql(
     _print(list(result.column_names), [list(r) for r in result.result_rows], fmt)
 
 
+def _topic_lag(partitions: list[tuple[int, int | None]]) -> int | None:
+    """A topic's lag for one group from (end offset, lag) per partition: None when some partition holding messages
+    has nothing committed (the group has not read it yet, or does not read the topic); an empty partition with
+    nothing committed lags by 0."""
+    total = 0
+    for end, lag in partitions:
+        if lag is None and end > 0:
+            return None
+        total += lag or 0
+    return total
+
+
+def progress_rows(workers: list[GroupProgress], sink: list[GroupProgress]) -> tuple[list[list[Any]], list[list[Any]]]:
+    """Per partition (end offset; the workers' committed offset and lag; the sink's) and per topic (the sums).
+
+    The sink's lag is what is not yet queryable in ClickHouse; the workers' is what the rule agents have not seen.
+    """
+    sink_at = {(p.topic, p.partition): p for p in sink}
+    partitions: list[list[Any]] = []
+    by_topic: dict[str, list[list[Any]]] = {}
+    for p in workers:
+        s = sink_at.get((p.topic, p.partition))
+        row = [p.topic, p.partition, p.high_watermark, p.committed, p.lag,
+               None if s is None else s.committed, None if s is None else s.lag]
+        partitions.append(row)
+        by_topic.setdefault(p.topic, []).append(row)
+    totals = [[topic, len(rows), sum(r[2] for r in rows), _topic_lag([(r[2], r[4]) for r in rows]),
+               _topic_lag([(r[2], r[6]) for r in rows])]
+              for topic, rows in by_topic.items()]
+    return partitions, totals
+
+
 def status(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f")) -> None:
     from servicepulse.connectors.clickhouse import connect, scalar_int
     from servicepulse.connectors.kafka import consumer_progress, topic_names
     from servicepulse.streams.sink import TABLES
+    from servicepulse.streams.sink_process import sink_group
 
     settings = settings_and_logging()
+    topics = topic_names(settings.kafka)
     try:
-        progress = consumer_progress(settings.kafka, settings.kafka.consumer_group, topic_names(settings.kafka))
+        workers = consumer_progress(settings.kafka, settings.kafka.consumer_group, topics)
+        sink = consumer_progress(settings.kafka, sink_group(settings), topics)
     except Exception as exc:
         fail(f"Kafka at {settings.kafka.bootstrap_or_embedded()}: {exc}")
-    rows = [[p.topic, p.partition, p.high_watermark, p.committed, p.lag] for p in progress]
-    _print(["topic", "partition", "end_offset", "committed", "lag"], rows, fmt)
+    partitions, totals = progress_rows(workers, sink)
+    # committed/lag: the Faust workers' group (rule agents); sink_*: the sink processes' group, whose lag is what
+    # is not yet queryable. The JSON keys stay those of older versions; per-topic rows are keyed `topic_total`.
+    _print(["topic", "partition", "end_offset", "committed", "lag", "sink_committed", "sink_lag"], partitions, fmt)
+    _print(["topic_total", "partitions", "end_offset", "worker_lag", "sink_lag"], totals, fmt)
+    if settings.sink.in_worker and fmt is OutputFormat.table:
+        typer.echo("SINK__IN_WORKER: the workers sink, so their lag (not sink_lag) is what is not yet queryable",
+                   err=True)
     try:
         client = connect(settings.clickhouse)
         counts = [[spec.table, scalar_int(client, f"SELECT count() FROM {spec.table}")] for spec in TABLES.values()]

@@ -1,4 +1,5 @@
-"""`servicepulse health` on health files written here, in the worker's format (the probes' command)."""
+"""`servicepulse health` on health files written here, in the worker's and the sink process's format (the probes'
+command)."""
 
 from __future__ import annotations
 
@@ -31,9 +32,14 @@ def health_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def write(directory: Path, data: dict[str, Any] | str, worker: int = 0) -> None:
+def write(directory: Path, data: dict[str, Any] | str, worker: int = 0, process: str = "worker") -> None:
     text = data if isinstance(data, str) else json.dumps(data)
-    (directory / f"worker-{worker}.json").write_text(text, encoding="utf-8")
+    (directory / f"{process}-{worker}.json").write_text(text, encoding="utf-8")
+
+
+def sink_record(**changes: Any) -> dict[str, Any]:
+    """The sink process's health file: the worker's format, marked with its role, partitions as a count."""
+    return record(role="sink", partitions=6) | changes
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -119,3 +125,46 @@ def test_the_directory_defaults_to_var_health(monkeypatch: pytest.MonkeyPatch) -
     assert health_dir() == DEFAULT_HEALTH_DIR == Path("var/health")
     monkeypatch.setenv("WORKER__HEALTH_DIR", "/srv/health")
     assert health_dir() == Path("/srv/health")
+
+
+def test_process_sink_reads_the_sink_processes_file(health_files: Path) -> None:
+    write(health_files, record(updated_at=time.time() - 100), worker=1)  # a stuck worker 1 must not answer for it
+    write(health_files, sink_record(worker=1), worker=1, process="sink")
+    code, out = run("--process", "sink", "--index", "1", "--max-outage", "60")
+    assert code == 0, out
+    assert out.startswith("sink 1 ok, updated ") and "6 partitions" in out and out.count("\n") == 1
+    assert run("--index", "1")[0] == 1  # the worker's file, as before
+
+
+def test_a_stale_sink_file_fails_with_its_name(health_files: Path) -> None:
+    write(health_files, record(), worker=0)
+    write(health_files, sink_record(updated_at=time.time() - 45), process="sink")
+    code, out = run("--process", "sink", "--max-age", "30")
+    assert code == 1 and out.startswith("sink 0: health file not rewritten for 45 s"), out
+
+
+def test_a_missing_sink_file_fails_and_names_the_path(health_files: Path) -> None:
+    write(health_files, record(), worker=0)
+    code, out = run("--process", "sink")
+    assert code == 1 and out.startswith("sink 0: no health file") and \
+        str(health_files / "sink-0.json") in out.replace("\n", "")
+
+
+def test_a_sink_waiting_for_the_store_is_alive_but_not_ready(health_files: Path) -> None:
+    now = time.time()
+    write(health_files, sink_record(status="waiting for the store", outage_since=now - 90, outage_s=90.0,
+                                    outage_error="Connection refused", outage_attempts=9), process="sink")
+    assert run("--process", "sink")[0] == 0
+    code, out = run("--process", "sink", "--max-outage", "60")
+    assert code == 1 and out.startswith("sink 0: waiting for the store for 90 s"), out
+
+
+def test_a_file_of_the_other_role_is_refused(health_files: Path) -> None:
+    write(health_files, record(), process="sink")  # a worker's document under the sink's name
+    code, out = run("--process", "sink")
+    assert code == 1 and "written by a worker process, not a sink" in out.replace("\n", " ")
+
+
+def test_an_unknown_process_kind_is_a_usage_error(health_files: Path) -> None:
+    write(health_files, record())
+    assert run("--process", "simulator")[0] == 2

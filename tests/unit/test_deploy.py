@@ -1,5 +1,6 @@
 """The deploy files: compose parses, every Kubernetes manifest passes its schema, and both run the broker version
-and settings the tests run, create every topic explicitly and probe the workers with `servicepulse health`."""
+and settings the tests run, create every topic explicitly, run the sink as processes of its own and probe the workers
+and the sink with `servicepulse health`."""
 
 from __future__ import annotations
 
@@ -65,7 +66,9 @@ def test_docker_compose_config_accepts_the_file(profile: list[str]) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     services = json.loads(done.stdout)["services"]
-    assert {"kafka", "clickhouse", "init", "worker", "grafana"} <= set(services)
+    assert {"kafka", "clickhouse", "init", "worker", "sink", "grafana"} <= set(services)
+    assert services["sink"]["command"] == ["sink"] and services["sink"]["image"] == services["worker"]["image"]
+    assert services["sink"]["environment"] == services["worker"]["environment"]
     assert ("simulator" in services) == bool(profile)
 
 
@@ -149,32 +152,89 @@ def test_topics_are_created_explicitly_before_any_worker_starts() -> None:
     assert "servicepulse topics" in job["args"][0]
 
 
-def _probes() -> dict[str, list[str]]:
-    (worker,) = _one("Deployment", "servicepulse-worker")["spec"]["template"]["spec"]["containers"]
-    probes = {kind: worker[kind]["exec"]["command"] for kind in ("startupProbe", "livenessProbe", "readinessProbe")}
-    probes["compose"] = _compose()["services"]["worker"]["healthcheck"]["test"][1:]
+def _probes(component: str = "worker") -> dict[str, list[str]]:
+    (container,) = _one("Deployment", f"servicepulse-{component}")["spec"]["template"]["spec"]["containers"]
+    probes = {kind: container[kind]["exec"]["command"] for kind in ("startupProbe", "livenessProbe", "readinessProbe")}
+    probes["compose"] = _compose()["services"][component]["healthcheck"]["test"][1:]
     return probes
 
 
-def test_the_worker_probes_are_servicepulse_health() -> None:
-    probes = _probes()
+@pytest.mark.parametrize("component", ["worker", "sink"])
+def test_the_probes_are_servicepulse_health(component: str) -> None:
+    probes = _probes(component)
     for command in probes.values():
         assert command[:2] == ["servicepulse", "health"]
+        # The sink's probes read its own file (sink-N.json), the workers' theirs.
+        assert ("--process" in command and command[command.index("--process") + 1] == "sink") == (component == "sink")
     # Liveness never fails on a store outage (a restart would not fix it); readiness does.
     assert "--max-outage" not in probes["livenessProbe"] and "--max-outage" in probes["readinessProbe"]
 
 
-@pytest.mark.parametrize("kind", ["startupProbe", "livenessProbe", "readinessProbe", "compose"])
-def test_each_probe_command_tells_a_stuck_worker(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WORKER__HEALTH_DIR", str(tmp_path))
-    args = _probes()[kind][1:]
+def _health_record(component: str) -> dict[str, object]:
     record: dict[str, object] = {
         "worker": 0, "pid": None, "updated_at": time.time(), "status": "ok", "last_insert_at": None,
         "outage_since": None, "outage_s": 0, "outage_error": None, "outage_attempts": 0, "partitions": [],
         "rebalance_epoch": 0,
     }
-    path = tmp_path / "worker-0.json"
+    return record | ({"role": "sink", "partitions": 0} if component == "sink" else {})
+
+
+@pytest.mark.parametrize("component", ["worker", "sink"])
+@pytest.mark.parametrize("kind", ["startupProbe", "livenessProbe", "readinessProbe", "compose"])
+def test_each_probe_command_tells_a_stuck_process(
+    kind: str, component: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WORKER__HEALTH_DIR", str(tmp_path))
+    args = _probes(component)[kind][1:]
+    record = _health_record(component)
+    path = tmp_path / f"{component}-0.json"
     path.write_text(json.dumps(record))
     assert CliRunner().invoke(app, args).exit_code == 0
     path.write_text(json.dumps(record | {"updated_at": time.time() - 600}))
     assert CliRunner().invoke(app, args).exit_code == 1
+    # Only its own file answers: a fresh file of the other kind does not make a stuck process look alive.
+    other = "worker" if component == "sink" else "sink"
+    (tmp_path / f"{other}-0.json").write_text(json.dumps(_health_record(other)))
+    assert CliRunner().invoke(app, args).exit_code == 1
+
+
+def _pod(component: str) -> dict[str, Any]:
+    spec: dict[str, Any] = _one("Deployment", f"servicepulse-{component}")["spec"]["template"]["spec"]
+    return spec
+
+
+def test_the_sink_runs_in_pods_of_its_own_like_the_workers() -> None:
+    worker, sink = _pod("worker"), _pod("sink")
+    (w,), (s,) = worker["containers"], sink["containers"]
+    assert s["args"] == ["sink"] and w["args"] == ["worker"]
+    # Same image, configuration, secrets and hardening as the workers.
+    for key in ("image", "envFrom", "securityContext", "volumeMounts"):
+        assert s[key] == w[key], key
+    assert sink["securityContext"] == worker["securityContext"]
+    assert [c["args"] for c in sink["initContainers"]] == [["topics"]]
+    assert s["resources"]["requests"]["cpu"] and s["resources"]["limits"]["memory"]
+    deployment = _one("Deployment", "servicepulse-sink")
+    partitions = int(_one("ConfigMap", "servicepulse-config")["data"]["KAFKA__PARTITIONS"])
+    assert 1 <= deployment["spec"]["replicas"] <= partitions
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert selector["app.kubernetes.io/component"] == "sink"
+    assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    assert _one("PodDisruptionBudget", "servicepulse-sink")["spec"]["selector"]["matchLabels"] == selector
+    # The workers' selector must not pick up the sink pods (and the other way round).
+    assert _one("Deployment", "servicepulse-worker")["spec"]["selector"]["matchLabels"] != selector
+
+
+def test_production_sinks_in_the_sink_processes_not_the_workers() -> None:
+    from servicepulse.config import SinkSettings
+
+    assert SinkSettings.model_fields["in_worker"].default is False
+    assert "SINK__IN_WORKER" not in _one("ConfigMap", "servicepulse-config")["data"]
+    services = _compose()["services"]
+    for name in ("worker", "sink"):
+        assert "SINK__IN_WORKER" not in services[name]["environment"], name
+    assert "SINK__IN_WORKER" not in _compose()["x-servicepulse-env"]
+    assert services["sink"]["depends_on"]["init"]["condition"] == "service_completed_successfully"
+    # Same image, build and environment as the workers (the YAML merge keys resolved), its own command.
+    assert services["sink"]["command"] == ["sink"]
+    for key in ("image", "build", "environment", "restart"):
+        assert services["sink"][key] == services["worker"][key], key
