@@ -27,7 +27,9 @@ from servicepulse.schemas.events import (
     STRING_MAX,
     CallEvent,
     Event,
+    FindingReview,
     InvoicePosting,
+    SampleReview,
 )
 
 __all__ = ["RowMaker", "row_maker"]
@@ -205,9 +207,22 @@ def _posting_text(fields: tuple[str, ...]) -> RowCheck:
     return check
 
 
+def _review_text(fields: tuple[str, ...]) -> RowCheck:
+    columns = (fields.index("note"), fields.index("reviewer"))
+
+    def check(row: list[Any]) -> None:
+        for i in columns:
+            if row[i]:
+                row[i] = redact(row[i])
+
+    return check
+
+
 KNOWN_VALIDATORS: dict[tuple[type[Event], str], Callable[[tuple[str, ...]], RowCheck]] = {
     (CallEvent, "_offered_before"): _call_offered_before,
     (InvoicePosting, "_no_personnummer_in_text"): _posting_text,
+    (FindingReview, "_no_personnummer"): _review_text,
+    (SampleReview, "_no_personnummer"): _review_text,
 }
 
 
