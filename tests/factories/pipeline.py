@@ -159,13 +159,17 @@ class Pipeline:
         the replay guard logged as skipped). No offset is committed before the kill, so the restarted worker
         must re-read everything the first one stored: the redelivery the guard has to absorb."""
         producer = self.producer()
+        storing = threading.Event()
 
         def feed() -> None:
+            # The first chunk, then the rest only once the sink stores: the sink process takes more than the
+            # whole feed to join its group, and would otherwise store everything in one go before the kill.
             for i, event in enumerate(events):
                 producer.send(event)
                 if i % chunk == chunk - 1:
                     producer.flush()
-                    time.sleep(0.15)
+                    storing.wait(timeout)
+                    time.sleep(0.3)
             producer.flush()
 
         slow_commit = {"WORKER__COMMIT_INTERVAL_S": "60", "WORKER__COMMIT_EVERY": "1000000",
@@ -174,6 +178,8 @@ class Pipeline:
         feeder = threading.Thread(target=feed)
         feeder.start()
         count = "SELECT count() FROM call_events"
+        self.wait_for(lambda: self.scalar(count) > 0, what="the first rows")
+        storing.set()
         self.wait_for(lambda: self.scalar(count) > kill_after, what="rows before kill")
         first.send_signal(signal.SIGKILL)
         first.wait()
