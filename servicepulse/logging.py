@@ -79,7 +79,9 @@ def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         message = record.getMessage()
     except Exception:  # a bad format string: logging itself reports it later; keep the raw parts, redacted
         message = f"{record.msg!r} % {record.args!r}"
-    record.msg, record.args = redact(message), None
+    # An empty tuple, not None: some handlers (mode's among them) wrap a non-tuple into a tuple, and "(None,)" then
+    # formats into any "%" of the redacted message: "--- Logging error ---" for every Faust service start.
+    record.msg, record.args = redact(message), ()
     if record.exc_info and not record.exc_text:
         record.exc_text = redact(_exception_formatter.formatException(record.exc_info))
     if record.stack_info:

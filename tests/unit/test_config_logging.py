@@ -64,3 +64,28 @@ def test_protected_person_needs_the_key() -> None:
     assert subject_for("A1", Person("A1"), None) == "A1"  # not protected: no key needed
     with pytest.raises(MissingPseudonymKey, match="PAYROLL__PSEUDONYM_KEY"):
         subject_for("A1", Person("A1", protected=True), None)
+
+
+def test_redacted_records_format_in_faust_s_own_formatter() -> None:
+    """Faust (mode) formats with ExtensionFormatter, which wraps non-tuple args into a tuple: the redacted record
+    must still format, or every service start writes '--- Logging error ---' (seen in worker logs)."""
+    import io
+    import logging
+
+    from mode.utils.logging import ExtensionFormatter
+
+    from servicepulse.logging import install_redaction
+
+    install_redaction()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(ExtensionFormatter(stream, fmt="%(message)s"))
+    logger = logging.getLogger("servicepulse.test.mode")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("[^-%s]: Starting... pnr %s", "FencedApp", "19121212-1212")
+        logger.warning("rate 100%")
+    finally:
+        logger.removeHandler(handler)
+    assert stream.getvalue().splitlines() == ["[^-FencedApp]: Starting... pnr <personnummer>", "rate 100%"]
