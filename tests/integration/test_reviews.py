@@ -100,6 +100,14 @@ def test_reviews_through_the_cli_reach_views_and_report(pipeline: Pipeline) -> N
               for r in _dicts(pipe, "SELECT * FROM v_error_causes_monthly")}
     assert causes == {("2026-03", "2026-T1", "wrong_pay_type"): (1, 0, "Fel lönart"),
                       ("2026-03", "2026-T1", "system_error"): (0, 1, "Systemfel")}
+    # The auditors' dashboard reads the same: its status panel's SQL, as committed in dashboards/reviews.json.
+    board = json.loads((Path(__file__).parents[2] / "dashboards" / "reviews.json").read_text(encoding="utf-8"))
+    panel_sql = next(t["rawSql"] for p in board["panels"] if p.get("title") == "Review status per rule"
+                     for t in p.get("targets", []))
+    panel = {r[0]: r[1:] for r in pipe.rows(panel_sql)}
+    # findings, reviewed, reviewed %, confirmed, false positive, needs info, open
+    assert panel["payroll.negative_net"] == (2, 1, 50.0, 1, 0, 0, 1)
+    assert panel["payroll.duplicate_line"] == (1, 1, 100.0, 0, 1, 0, 0)
     shown = json.loads(pipe.cli("findings", "show", "f-dup").stdout)
     assert shown["review_status"] == "false_positive" and len(shown["reviews_recorded"]) == 2
 
