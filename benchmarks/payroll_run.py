@@ -301,7 +301,7 @@ def end_to_end(planted: PlantedRun, ctx: RunContext, *, broker: str = "tansu", t
             for path, day in people_files:
                 people(files=[path], protected=work / "protected.csv", changed_on=day.isoformat())
             t0 = time.perf_counter()
-            ingest_files(fmt="paxml", files=[work / "previous.paxml"], wait=True, timeout=timeout)
+            ingest_files(fmt="paxml", files=[work / "previous.paxml"], wait=True, timeout=timeout, protected=None)
         print(f"people loaded; the previous run stored in {time.perf_counter() - t0:.1f}s (not part of the figure)")
 
         run_id = f"{planted.header.customer}-{planted.header.period}-main"

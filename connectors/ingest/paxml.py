@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import IO
+from typing import IO, Any
 
 from lxml import etree
 from personnummer import personnummer
@@ -46,7 +46,8 @@ from servicepulse.schemas.events import PayCategory, PayLine, PayrollRun, Payrol
 from . import ParseError, Record
 from .validation import describe, plain_decimal
 
-__all__ = ["PaxmlDocument", "PersonRecord", "TimeTransaction", "parse", "read_document", "read_protected"]
+__all__ = ["Item", "PaxmlDocument", "PersonRecord", "TimeTransaction", "parse", "read_document", "read_protected",
+           "stream_document"]
 
 _SOURCE = "paxml"
 _PERIOD = re.compile(r"^\s*(\d{4})-?(\d{2})(?:[\s_-]*(.+?))?\s*$")
@@ -59,6 +60,10 @@ _CATEGORIES = {
     "KAPITAL": PayCategory.other,
     "PENSION": PayCategory.pension,
 }
+_PARSER_OPTIONS: dict[str, Any] = {"resolve_entities": False, "no_network": True, "huge_tree": True,
+                                   "remove_comments": True}
+# The elements the streaming passes look at (in any namespace or none); each is cleared once used.
+_TAGS = tuple(f"{{*}}{t}" for t in ("header", "personal", "person", "tidtrans", "lonetrans", "lonebesked"))
 _PER_DIEM_WORDS = ("traktamente", "per diem")
 _TRAVEL_WORDS = ("bilersättning", "milersättning", "resa", "resekostnad", "kilometer")
 
@@ -112,11 +117,61 @@ class PaxmlDocument:
     unpaid_transactions: int = 0
 
 
+Item = Record[PayrollRun | PayLine] | ParseError | PersonRecord | TimeTransaction
+
+
 def parse(stream: IO[bytes]) -> Iterator[Record[PayrollRun | PayLine] | ParseError]:
     """Run header (opened), pay lines, run header (closed) with totals; an error value per bad element."""
-    doc = read_document(stream)
-    yield from doc.errors
-    yield from doc.records
+    for item in stream_document(stream):
+        if isinstance(item, Record | ParseError):
+            yield item
+
+
+def read_document(stream: IO[bytes], protected: set[str] | frozenset[str] = frozenset(),
+                  customer: str | None = None) -> PaxmlDocument:
+    """Read one PAXml 2.0 file; never raises on bad content: errors are values in `errors`."""
+    doc = PaxmlDocument()
+    for item in stream_document(stream, protected, customer, doc):
+        if isinstance(item, Record):
+            doc.records.append(item)
+        elif isinstance(item, ParseError):
+            doc.errors.append(item)
+        elif isinstance(item, PersonRecord):
+            doc.people.append(item)
+        else:
+            doc.time_transactions.append(item)
+    return doc
+
+
+def stream_document(stream: IO[bytes], protected: set[str] | frozenset[str] = frozenset(),
+                    customer: str | None = None, doc: PaxmlDocument | None = None) -> Iterator[Item]:
+    """One PAXml file as it is read: people, time transactions, errors and, in the file's order, the run's
+    opened header and pay lines; the closed header with its totals last. Memory stays flat in the file size:
+    each `lonebesked`, `lonetrans`, `person` is cleared once used. `doc`, when given, gets the file's header
+    fields and counts (complete once the iterator is exhausted); its lists are left to the caller.
+
+    A survey pass first reads the header, each payslip's period and pay date and how many transactions each
+    employee has, so the run id and pay date are known before the first line. A file whose run is only known
+    once everything is read (not well-formed, a bad header, several periods or pay dates) is read whole, as
+    one tree. Registered transactions are read by a second cursor over the same file, one employee's at a time
+    when the transactions come in the payslips' order of employees (an export's order); otherwise it buffers
+    the transactions of the employees it passes until their payslip comes."""
+    doc = doc if doc is not None else PaxmlDocument()
+    if not stream.seekable():
+        stream = io.BytesIO(stream.read())
+    start = stream.tell()
+    survey = _survey(_Reader(stream, start))
+    if survey is None:
+        stream.seek(start)
+        whole = _read_whole(stream.read(), protected, customer)
+        for name in ("company", "org_number", "exported_on", "has_personal", "transactions", "unpaid_transactions"):
+            setattr(doc, name, getattr(whole, name))
+        yield from whole.people
+        yield from whole.time_transactions
+        yield from whole.errors
+        yield from whole.records
+        return
+    yield from _stream(stream, start, survey, doc, set(protected), customer)
 
 
 def read_protected(stream: IO[bytes]) -> set[str]:
@@ -132,9 +187,39 @@ def read_protected(stream: IO[bytes]) -> set[str]:
 # --------------------------------------------------------------------------- reading
 
 
-def _text(el: etree._Element | None, name: str) -> str | None:
+# An element, or its children's texts by local name (`_fields`): one pass over the children instead of a
+# `find` per field, and no namespace to strip first (measured: the finds were a fifth of the ingest's time).
+_Source = etree._Element | dict[str, str | None]
+
+
+def _fields(el: etree._Element) -> dict[str, str | None]:
+    """The stripped text (None when empty) of each child by its local name; the first child of a name counts,
+    as with `find`."""
+    out: dict[str, str | None] = {}
+    for child in el:
+        tag = child.tag
+        if isinstance(tag, str):
+            name = tag.rpartition("}")[2]
+            if name not in out:
+                text = child.text
+                out[name] = (text.strip() or None) if text is not None else None
+    return out
+
+
+def _children(el: etree._Element, section: str, name: str) -> Iterator[etree._Element]:
+    """`el.iterfind(f"{section}/{name}")` in any namespace or none."""
+    for outer in el:
+        if isinstance(outer.tag, str) and outer.tag.rpartition("}")[2] == section:
+            for inner in outer:
+                if isinstance(inner.tag, str) and inner.tag.rpartition("}")[2] == name:
+                    yield inner
+
+
+def _text(el: _Source | None, name: str) -> str | None:
     if el is None:
         return None
+    if isinstance(el, dict):
+        return el.get(name)
     child = el.find(name)
     if child is None or child.text is None:
         return None
@@ -142,7 +227,7 @@ def _text(el: etree._Element | None, name: str) -> str | None:
     return value or None
 
 
-def _date(el: etree._Element, name: str) -> date | None:
+def _date(el: _Source, name: str) -> date | None:
     value = _text(el, name)
     if value is None:
         return None
@@ -152,7 +237,7 @@ def _date(el: etree._Element, name: str) -> date | None:
         raise _Bad(f"{name} {value!r} is not a date") from None
 
 
-def _decimal(el: etree._Element, name: str) -> Decimal | None:
+def _decimal(el: _Source, name: str) -> Decimal | None:
     value = _text(el, name)
     if value is None:
         return None
@@ -256,8 +341,9 @@ class _Pending:
     sourceline: int
 
 
-def _row(el: etree._Element, employee_id: str, period: str, suffix: str | None, pay_date: date | None,
+def _row(row: etree._Element, employee_id: str, period: str, suffix: str | None, pay_date: date | None,
          is_trans: bool) -> _Pending:
+    el = _fields(row)
     pay_type = _text(el, "lonart") or _text(el, "lonkod")
     if pay_type is None:
         raise _Bad("pay line has no lonart")
@@ -278,15 +364,14 @@ def _row(el: etree._Element, employee_id: str, period: str, suffix: str | None, 
     if work is None and start is not None and start == end:
         work, start, end = start, None, None  # a one-day line (lonrad has no `datum`): the day worked or travelled
     return _Pending(employee_id, pay_type, name, category, quantity, _ore(price), _ore(amount) or 0, work, start,
-                    end, _text(el, "kontonr"), period, suffix, pay_date, el.sourceline or 0)
+                    end, _text(el, "kontonr"), period, suffix, pay_date, row.sourceline or 0)
 
 
-def read_document(stream: IO[bytes], protected: set[str] | frozenset[str] = frozenset(),
-                  customer: str | None = None) -> PaxmlDocument:
-    """Read one PAXml 2.0 file; never raises on bad content: errors are values in `errors`."""
+def _read_whole(data: bytes, protected: set[str] | frozenset[str], customer: str | None) -> PaxmlDocument:
+    """The whole document in one tree: the path for a file the survey cannot stream exactly (not well-formed, a
+    bad header, several periods or pay dates, which reject or reshape the run only once everything is read)."""
     doc = PaxmlDocument()
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True)
-    data = stream.read()
+    parser = etree.XMLParser(**_PARSER_OPTIONS)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
@@ -382,13 +467,23 @@ def _with_transactions(doc: PaxmlDocument, rows: list[_Pending], transactions: l
     and dates, same total): the money is the payslip's, the grain the registration's."""
     if not transactions:
         return rows
-    by_key: dict[tuple[object, ...], list[_Pending]] = {}
+    parsed: list[_Pending] = []
     for el in transactions:
         try:
-            t = _row(el, _anstid(el), period, suffix, pay_date, True)
+            parsed.append(_row(el, _anstid(el), period, suffix, pay_date, True))
         except _Bad as exc:
             doc.errors.append(_error(el, str(exc)))
-            continue
+    out, unplaced = _merge(rows, parsed)
+    doc.unpaid_transactions += unplaced
+    return out
+
+
+def _merge(rows: list[_Pending], transactions: list[_Pending]) -> tuple[list[_Pending], int]:
+    """`rows` with `transactions` standing in where they add up; and how many transactions were not placed."""
+    if not transactions:
+        return rows, 0
+    by_key: dict[tuple[object, ...], list[_Pending]] = {}
+    for t in transactions:
         by_key.setdefault((t.pay_type, t.work_date, t.period_from, t.period_to), []).append(t)
     slip_keys: dict[tuple[object, ...], list[_Pending]] = {}
     for r in rows:
@@ -407,8 +502,7 @@ def _with_transactions(doc: PaxmlDocument, rows: list[_Pending], transactions: l
             placed.add(key)
             # The payslip's category (lonetyp) is the system's word on what the line is; a transaction has none.
             out.extend(replace(t, category=r.category, name=t.name or r.name) for t in found)
-    doc.unpaid_transactions += sum(len(ts) for key, ts in by_key.items() if key not in placed)
-    return out
+    return out, sum(len(ts) for key, ts in by_key.items() if key not in placed)
 
 
 def _build_run(doc: PaxmlDocument, pending: list[_Pending], created: str | None) -> None:
@@ -418,42 +512,309 @@ def _build_run(doc: PaxmlDocument, pending: list[_Pending], created: str | None)
                                      + ", ".join(sorted(f"{a}{'-' + b if b else ''}" for a, b in keys)), b""))
         return
     period, suffix = keys.pop()
-    kind = PayrollRunKind.urgent if suffix else PayrollRunKind.main
-    run_id = f"{doc.company}-{period}-main" if suffix is None else f"{doc.company}-{period}-urgent-{suffix}"
     pay_dates = [p.pay_date for p in pending if p.pay_date is not None]
-    pay_date = max(pay_dates) if pay_dates else date.fromisoformat(f"{period}-25")
-    try:
-        at = datetime.fromisoformat(created) if created else datetime.combine(pay_date, time(6), STOCKHOLM)
-    except ValueError:
-        at = datetime.combine(pay_date, time(6), STOCKHOLM)
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=STOCKHOLM)
+    run = _Run(doc.company, period, suffix, max(pay_dates) if pay_dates else None, created)
     lines: list[Record[PayrollRun | PayLine]] = []
     gross = net = 0
     for number, p in enumerate(pending, start=1):
         try:
-            event = PayLine(
-                event_id=f"{run_id}:{number}", run_id=run_id, line_no=number, employee_id=p.employee_id,
-                customer=doc.company, pay_type=p.pay_type, pay_type_name=p.name, category=p.category,
-                quantity=p.quantity, unit_price_ore=p.unit_price_ore, amount_ore=p.amount_ore,
-                work_date=p.work_date, period_from=p.period_from, period_to=p.period_to, cost_account=p.account,
-                occurred_at=at, source=_SOURCE,
-            )
+            event = run.line(number, p)
         except ValidationError as exc:
             doc.errors.append(ParseError(p.sourceline, describe(exc), f"<lonrad anstid={p.employee_id!r}>".encode()))
             continue
         gross += event.amount_ore if event.category is PayCategory.gross else 0
         net += event.amount_ore if event.category is PayCategory.net else 0
         lines.append(Record(p.sourceline, event))
-    header = {"run_id": run_id, "kind": kind, "customer": doc.company, "period": period, "pay_date": pay_date,
-              "payment_channel": "bank file" if kind is PayrollRunKind.main else None, "source": _SOURCE}
+    run_id = run.run_id
     try:
-        opened = PayrollRun(event_id=f"{run_id}:opened", status=PayrollRunStatus.opened, occurred_at=at, **header)
-        closed = PayrollRun(event_id=f"{run_id}:closed", status=PayrollRunStatus.closed, occurred_at=at,
-                            line_count=len(lines), gross_ore=gross, net_ore=net, **header)
+        opened, closed = run.opened(), run.closed(len(lines), gross, net)
     except ValidationError as exc:
         # Lines without their run header would never be checked: the run is rejected whole.
         doc.errors.append(ParseError(pending[0].sourceline, f"payroll run {run_id} rejected whole: {describe(exc)}",
                                      b""))
         return
     doc.records = [Record(0, opened), *lines, Record(0, closed)]
+
+
+class _Run:
+    """The run a file's pay lines belong to: its id, kind, pay date and the time stamped on every event."""
+
+    def __init__(self, company: str, period: str, suffix: str | None, pay_date: date | None,
+                 created: str | None) -> None:
+        self.company, self.period = company, period
+        self.kind = PayrollRunKind.urgent if suffix else PayrollRunKind.main
+        self.run_id = f"{company}-{period}-main" if suffix is None else f"{company}-{period}-urgent-{suffix}"
+        self.pay_date = pay_date or date.fromisoformat(f"{period}-25")
+        try:
+            at = datetime.fromisoformat(created) if created else datetime.combine(self.pay_date, time(6), STOCKHOLM)
+        except ValueError:
+            at = datetime.combine(self.pay_date, time(6), STOCKHOLM)
+        self.at = at if at.tzinfo is not None else at.replace(tzinfo=STOCKHOLM)
+
+    def line(self, number: int, p: _Pending) -> PayLine:
+        return PayLine(
+            event_id=f"{self.run_id}:{number}", run_id=self.run_id, line_no=number, employee_id=p.employee_id,
+            customer=self.company, pay_type=p.pay_type, pay_type_name=p.name, category=p.category,
+            quantity=p.quantity, unit_price_ore=p.unit_price_ore, amount_ore=p.amount_ore,
+            work_date=p.work_date, period_from=p.period_from, period_to=p.period_to, cost_account=p.account,
+            occurred_at=self.at, source=_SOURCE,
+        )
+
+    def _header(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "kind": self.kind, "customer": self.company, "period": self.period,
+                "pay_date": self.pay_date, "source": _SOURCE,
+                "payment_channel": "bank file" if self.kind is PayrollRunKind.main else None}
+
+    def opened(self) -> PayrollRun:
+        return PayrollRun(event_id=f"{self.run_id}:opened", status=PayrollRunStatus.opened, occurred_at=self.at,
+                          **self._header())
+
+    def closed(self, line_count: int, gross: int, net: int) -> PayrollRun:
+        return PayrollRun(event_id=f"{self.run_id}:closed", status=PayrollRunStatus.closed, occurred_at=self.at,
+                          line_count=line_count, gross_ore=gross, net_ore=net, **self._header())
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+class _Reader:
+    """A read position of its own over a shared seekable handle: two cursors read one file independently."""
+
+    def __init__(self, handle: IO[bytes], position: int) -> None:
+        self._handle, self._position = handle, position
+
+    def read(self, size: int = -1) -> bytes:
+        self._handle.seek(self._position)
+        data = self._handle.read(size)
+        self._position += len(data)
+        return data
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+# Read through `_fields` and `_children`, which ignore namespaces: nothing to strip.
+_BY_FIELDS = frozenset({"loneutbetalning/lonebesked", "lonetransaktioner/lonetrans"})
+
+
+def _walk(source: _Reader, namespaced: bool) -> Iterator[tuple[str, etree._Element]]:
+    """(section/element, element) of the root's sections' children and (`header`|`personal`, element) of the
+    root's children, in document order; each element (with the ones before it) is cleared once the consumer
+    resumes, so the tree never holds more than the current element."""
+    for _, el in etree.iterparse(source, events=("end",), tag=_TAGS, **_PARSER_OPTIONS):
+        parent = el.getparent()
+        grand = parent.getparent() if parent is not None else None
+        if parent is not None and grand is None:
+            where: str | None = _local(el.tag)
+        elif grand is not None and grand.getparent() is None:
+            where = f"{_local(parent.tag)}/{_local(el.tag)}"
+        else:
+            where = None
+        if where is not None:
+            if where not in _BY_FIELDS and (namespaced or "}" in el.tag):
+                for child in el.iter():
+                    if isinstance(child.tag, str) and "}" in child.tag:
+                        child.tag = _local(child.tag)
+            yield where, el
+        el.clear(keep_tail=True)
+        if parent is not None:
+            while el.getprevious() is not None:
+                del parent[0]
+
+
+@dataclass
+class _Survey:
+    root_line: int = 0
+    namespaced: bool = False
+    company: str = ""
+    org_number: str | None = None
+    created: str | None = None
+    has_personal: bool = False
+    slips: int = 0
+    keys: set[tuple[str, str | None]] = field(default_factory=set)
+    pay_dates: set[date] = field(default_factory=set)
+    transaction_keys: set[tuple[str, str | None]] = field(default_factory=set)
+    per_employee: dict[str, int] = field(default_factory=dict)
+    transactions: int = 0
+
+
+def _survey(source: _Reader) -> _Survey | None:
+    """The run's shape from a first pass, or None when the file must be read whole to be read exactly."""
+    survey = _Survey()
+    header: dict[str, str | None] | None = None
+    root: etree._Element | None = None
+    try:
+        for where, el in _walk(source, False):
+            if root is None:
+                root = el.getroottree().getroot()
+                survey.root_line = root.sourceline or 0
+                survey.namespaced = "}" in str(root.tag)
+                if _local(str(root.tag)) != "paxml":
+                    return None
+            if where == "header":
+                if header is None:
+                    header = {n: _text(el, n) for n in ("version", "foretagorgnr", "foretagid", "datum")}
+            elif where == "personal":
+                survey.has_personal = True
+            elif where == "loneutbetalning/lonebesked":
+                survey.slips += 1
+                try:
+                    _anstid(el)
+                    fields = _fields(el)
+                    key = _period(_text(fields, "periodid") or "")
+                    pay_date = _date(fields, "betaldatum")
+                except _Bad:
+                    continue
+                if pay_date is not None:
+                    survey.keys.add(key)
+                    survey.pay_dates.add(pay_date)
+            elif where == "lonetransaktioner/lonetrans":
+                survey.transactions += 1
+                employee = (el.get("anstid") or "").strip()
+                survey.per_employee[employee] = survey.per_employee.get(employee, 0) + 1
+                try:
+                    work = _date(_fields(el), "datum")
+                except _Bad:
+                    continue
+                survey.transaction_keys.add((f"{work:%Y-%m}" if work else "", None))
+    except etree.XMLSyntaxError:
+        return None
+    if root is None or header is None:
+        return None
+    version, survey.org_number = header["version"], header["foretagorgnr"]
+    if version is None or not version.startswith("2."):
+        return None
+    if survey.org_number is not None and not re.fullmatch(r"\d{6}-?\d{4}|\d{12}", survey.org_number):
+        return None
+    survey.company = header["foretagid"] or survey.org_number or ""
+    survey.created = header["datum"]
+    if not survey.slips:
+        # Transactions only: a line without a date belongs to the month of the file's date.
+        survey.keys = {(k or (survey.created or "")[:7], s) for k, s in survey.transaction_keys}
+    if len(survey.keys) > 1 or len(survey.pay_dates) > 1:
+        return None
+    return survey
+
+
+class _Registered:
+    """The registered transactions of each employee, read by a cursor of its own as the payslips ask for them."""
+
+    def __init__(self, source: _Reader, survey: _Survey, period: str, suffix: str | None,
+                 pay_date: date | None) -> None:
+        self._walk = _walk(source, survey.namespaced)
+        self._left = dict(survey.per_employee)
+        self._buffer: dict[str, list[_Pending | ParseError]] = {}
+        self._run = (period, suffix, pay_date)
+        self.taken = 0
+
+    def take(self, employee_id: str) -> list[_Pending | ParseError]:
+        """All of the employee's transactions (parsed, or the error that refused one); none the second time."""
+        want = self._left.pop(employee_id, 0)
+        found = self._buffer.pop(employee_id, [])
+        while len(found) < want:
+            where, el = next(self._walk)
+            if where != "lonetransaktioner/lonetrans":
+                continue
+            anstid = (el.get("anstid") or "").strip()
+            try:
+                item: _Pending | ParseError = _row(el, _anstid(el), *self._run, True)
+            except _Bad as exc:
+                item = _error(el, str(exc))
+            (found if anstid == employee_id else self._buffer.setdefault(anstid, [])).append(item)
+        self.taken += len(found)
+        return found
+
+
+def _stream(stream: IO[bytes], start: int, survey: _Survey, doc: PaxmlDocument, protected: set[str],
+            customer: str | None) -> Iterator[Item]:
+    doc.company, doc.org_number, doc.has_personal = customer or survey.company, survey.org_number, survey.has_personal
+    doc.transactions = survey.transactions
+    created = survey.created
+    try:
+        doc.exported_on = date.fromisoformat(created[:10]) if created else None
+    except ValueError:
+        doc.exported_on = None
+    period, suffix = next(iter(survey.keys)) if survey.keys else ("", None)
+    pay_date = next(iter(survey.pay_dates)) if survey.pay_dates else None
+    registered = (_Registered(_Reader(stream, start), survey, period, suffix, pay_date)
+                  if survey.slips and survey.transactions else None)
+    run: _Run | None = None
+    rejected = False
+    number = lines = gross = net = 0
+    people = errors = 0
+    for where, el in _walk(_Reader(stream, start), survey.namespaced):
+        pending: list[_Pending] = []
+        try:
+            if where == "personal/person":
+                yield _person(el, protected)
+                people += 1
+            elif where == "tidtransaktioner/tidtrans":
+                yield TimeTransaction(_anstid(el), _text(el, "tidkod") or "", _date(el, "datum"),
+                                      _decimal(el, "timmar"))
+            elif where == "loneutbetalning/lonebesked":
+                employee_id = _anstid(el)
+                fields = _fields(el)
+                slip_period, slip_suffix = _period(_text(fields, "periodid") or "")
+                slip_date = _date(fields, "betaldatum")
+                if slip_date is None:
+                    raise _Bad("lonebesked has no betaldatum")
+                rows = [_row(r, employee_id, slip_period, slip_suffix, slip_date, False)
+                        for r in _children(el, "lonerader", "lonrad")]
+                if registered is not None:
+                    parsed: list[_Pending] = []
+                    for item in registered.take(employee_id):
+                        if isinstance(item, ParseError):
+                            errors += 1
+                            yield item
+                        else:
+                            parsed.append(item)
+                    rows, unplaced = _merge(rows, parsed)
+                    doc.unpaid_transactions += unplaced
+                paid = _ore(_decimal(fields, "utbetalt"))
+                if paid is not None:
+                    rows.append(_Pending(employee_id, "UTBETALT", "Utbetalt netto", PayCategory.net, None, None,
+                                         paid, None, None, None, None, slip_period, slip_suffix, slip_date,
+                                         el.sourceline or 0))
+                pending = rows
+            elif where == "lonetransaktioner/lonetrans" and not survey.slips:
+                work = _date(_fields(el), "datum")
+                pending = [_row(el, _anstid(el), f"{work:%Y-%m}" if work else (created or "")[:7], None, None, True)]
+        except _Bad as exc:
+            errors += 1
+            yield _error(el, str(exc))
+            continue
+        for p in pending:
+            if run is None:
+                run = _Run(doc.company, period, suffix, pay_date, created)
+                try:
+                    opened = run.opened()
+                    run.closed(0, 0, 0)
+                except ValidationError as exc:
+                    # Lines without their run header would never be checked: the run is rejected whole.
+                    rejected = True
+                    errors += 1
+                    yield ParseError(p.sourceline, f"payroll run {run.run_id} rejected whole: {describe(exc)}", b"")
+                else:
+                    yield Record(0, opened)
+            number += 1
+            try:
+                event = run.line(number, p)
+            except ValidationError as exc:
+                errors += 1
+                yield ParseError(p.sourceline, describe(exc), f"<lonrad anstid={p.employee_id!r}>".encode())
+                continue
+            if rejected:
+                continue
+            lines += 1
+            gross += event.amount_ore if event.category is PayCategory.gross else 0
+            net += event.amount_ore if event.category is PayCategory.net else 0
+            yield Record(p.sourceline, event)
+    if registered is not None:
+        doc.unpaid_transactions += survey.transactions - registered.taken
+    if run is None:
+        if not errors and not people:
+            # A master-data file (people only) is fine for `controls people`; nothing at all is not.
+            yield ParseError(survey.root_line, "file has no payslips, pay transactions or people", b"")
+    elif not rejected:
+        yield Record(0, run.closed(lines, gross, net))

@@ -46,7 +46,7 @@ def ingest(
     ensure_topics(settings.kafka)
     codec = WireCodec(build_registry(settings.registry.url, settings.registry.file))
     producer = EventProducer(settings.kafka, codec)
-    expected = _Expected(settings)
+    expected = _Expected(settings, track=wait)
     sent: Counter[str] = Counter()
     errors: list[tuple[str, int, str]] = []
     started = time.monotonic()
@@ -55,7 +55,7 @@ def ingest(
         for path in files:
             task = progress.add_task(path.name, total=path.stat().st_size)
             with path.open("rb") as handle:
-                last = 0
+                last = count = 0
                 items = (_paxml_items(settings, path, handle, protected, progress.console) if fmt == "paxml"
                          else parser(handle))
                 for item in items:
@@ -71,6 +71,9 @@ def ingest(
                     else:
                         producer.send(item.event, on_delivery=expected.callback(item.event))
                         sent[type(item.event).topic_attr] += 1
+                    count += 1
+                    if count % 4096:
+                        continue  # the bar moves every few thousand events: an update per event cost 5 % (py-spy)
                     position = handle.tell() if not handle.closed else last
                     if position != last:
                         progress.update(task, completed=position)
@@ -98,12 +101,19 @@ def ingest(
 
 
 def _paxml_items(settings: Settings, path: Path, handle: Any, protected: Path | None, out: Any) -> Any:
-    """A PAXml file's events and errors; its `personal` master data goes straight into the restricted table
-    first (never on a topic), so the run's checks see it. Says which rules are blind when no master data is
-    stored for the run's employees."""
+    """A PAXml file's events and errors as the file is read; its `personal` master data goes into the restricted
+    table (never on a topic) before the run's closed header is published, so the run's check sees it. Says
+    which rules are blind when no master data is stored for the run's employees."""
     from servicepulse.connectors.clickhouse import connect
-    from servicepulse.connectors.ingest.paxml import read_document, read_protected
-    from servicepulse.schemas.events import PayLine
+    from servicepulse.connectors.ingest import Record
+    from servicepulse.connectors.ingest.paxml import (
+        PaxmlDocument,
+        PersonRecord,
+        TimeTransaction,
+        read_protected,
+        stream_document,
+    )
+    from servicepulse.schemas.events import PayLine, PayrollRunStatus
     from servicepulse.streams.readback.payroll_people import MASTER_DATA_RULES, known_employees, save_people
 
     flagged: set[str] = set()
@@ -113,41 +123,69 @@ def _paxml_items(settings: Settings, path: Path, handle: Any, protected: Path | 
                 flagged = read_protected(feed)
             except ValueError as exc:
                 fail(f"{protected.name}: {exc}")
-    doc = read_document(handle, flagged)
     client = connect(settings.clickhouse)
-    if doc.people:
-        # A bank account differing from the stored one changed by the time the file was written.
-        day = doc.exported_on or datetime.now(UTC).date()
-        stored = save_people(client, doc.people, day, salt=settings.payroll.key())
-        out.print(f"{path.name}: {stored} people's master data stored in payroll_people_restricted")
-    employees = sorted({r.event.employee_id for r in doc.records if isinstance(r.event, PayLine)})
-    missing = sorted(set(employees) - known_employees(client, employees))
-    if missing:
-        what = ("has no <personal> section" if not doc.has_personal
-                else "lacks <personal> master data for some of its employees")
-        out.print(f"[yellow]{path.name} {what}: {len(missing)} of {len(employees)} employees have no master data, "
-                  f"so {', '.join(MASTER_DATA_RULES)} cannot see them. Ingest the payroll system's export with "
-                  "<personal> (employment dates, bank accounts) first, or run `servicepulse controls people "
-                  "MASTER_DATA.paxml`, then ingest this file again.[/]")
+    doc = PaxmlDocument()
+    # Master data is a row per employee (not per line): kept until the closed header, then stored in one upsert.
+    people: list[PersonRecord] = []
+    employees: set[str] = set()
+
+    def store_people() -> None:
+        if people:
+            # A bank account differing from the stored one changed by the time the file was written.
+            day = doc.exported_on or datetime.now(UTC).date()
+            stored = save_people(client, people, day, salt=settings.payroll.key())
+            out.print(f"{path.name}: {stored} people's master data stored in payroll_people_restricted")
+            people.clear()
+        missing = sorted(employees - known_employees(client, sorted(employees)))
+        if missing:
+            what = ("has no <personal> section" if not doc.has_personal
+                    else "lacks <personal> master data for some of its employees")
+            out.print(f"[yellow]{path.name} {what}: {len(missing)} of {len(employees)} employees have no master "
+                      f"data, so {', '.join(MASTER_DATA_RULES)} cannot see them. Ingest the payroll system's export "
+                      "with <personal> (employment dates, bank accounts) first, or run `servicepulse controls "
+                      "people MASTER_DATA.paxml`, then ingest this file again.[/]")
+        employees.clear()
+
+    for item in stream_document(handle, flagged, doc=doc):
+        if isinstance(item, PersonRecord):
+            people.append(item)
+        elif isinstance(item, Record):
+            event = item.event
+            if isinstance(event, PayLine):
+                employees.add(event.employee_id)
+            elif event.status is PayrollRunStatus.closed:
+                store_people()
+            yield item
+        elif not isinstance(item, TimeTransaction):
+            yield item
+    store_people()
     if doc.transactions:
         out.print(f"{path.name}: {doc.transactions} registered pay transactions read"
                   + (f", {doc.unpaid_transactions} not paid on a payslip of this run (not published)"
                      if doc.unpaid_transactions else ""))
-    yield from doc.errors
-    yield from doc.records
 
 
 class _Expected:
     """Where each delivered event will be recorded in sink_watermarks: (table, topic, partition) -> offset."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, track: bool = True) -> None:
         from servicepulse.streams.sink import TABLES
 
         self._tables = {getattr(settings.kafka.topics, attr): spec for attr, spec in TABLES.items()}
+        self._track = track
         self.positions: dict[tuple[str, str, int], int] = {}
         self.failed: list[str] = []
 
+    def _failures(self, err: Any, msg: Any) -> None:
+        if err is not None:
+            self.failed.append(str(err))
+
     def callback(self, event: Event) -> Callable[[Any, Any], None]:
+        if not self._track:
+            # Without --wait the positions are never read: one shared callback, no closure and no position per
+            # event (a main run publishes 1.2 M).
+            return self._failures
+
         def delivered(err: Any, msg: Any) -> None:
             if err is not None:
                 self.failed.append(str(err))

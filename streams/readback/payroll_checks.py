@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from itertools import starmap
+from operator import attrgetter
 from typing import Any
 
 import faust
@@ -36,7 +36,7 @@ from ..fence import fence_of, unrecorded
 from ..payroll.people import Person, subject_for
 from ..payroll.rules import EmployeeTotals, Line, RunContext, UrgentRunSummary, evaluate_run, urgent_payments
 from ..payroll.sampling import Sample, monetary_unit_sample, simple_random_sample
-from .queries import query, rows
+from .queries import query, rows, sql
 
 __all__ = [
     "EXIT_CHECK_FAILED",
@@ -87,15 +87,46 @@ def wait_for_lines(client: Client, run: PayrollRun, timeout_s: float, poll_s: fl
     return stored_line_count(client, run)
 
 
+# Lines of a run read per query (see `_lines`).
+_SLICE_LINES = 300_000
+
+
 def _lines(client: Client, run: PayrollRun) -> list[Line]:
-    result = query(client, "payroll_run_lines", customer=run.customer, run_id=run.run_id)
-    # The columns are selected in Line's field order and already have their types (Decimal, int, date).
+    """The run's lines in line order, read in slices of about `_SLICE_LINES` (measured: the store's peak grew by
+    550 MiB reading a 1.2 M-line run at once, by 170 MiB reading a quarter) and block by block within a slice
+    (the whole result never sits beside the Lines built from it). The
+    columns are selected in Line's field order and already have their types (Decimal, int, date). Values that
+    repeat across a run (employee, pay type, category, name, dates, quantities, prices, amounts) are shared, one
+    object per distinct value and column kind: equal values, so the rules see the same lines, at a third of the
+    memory (measured: 1.05 GiB for 1.2 M lines before)."""
+    texts: dict[str, str] = {}
+    days: dict[date, date] = {}
+    numbers: dict[int, int] = {}
+    quantities: dict[Any, Any] = {}  # Decimal of the column's one scale: equal values print alike
+    text, day, number, quantity = texts.setdefault, days.setdefault, numbers.setdefault, quantities.setdefault
+    out: list[Line] = []
     # Building 1.2 M tuples with the cyclic GC on spends most of the time in GC passes over objects that
     # cannot form cycles (measured: 4 µs a line with it, well under 1 µs without), so it pauses here.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return list(starmap(Line, result.result_rows))
+        slices = max(1, -(-(run.line_count or 0) // _SLICE_LINES))
+        for part in range(slices):
+            parameters = {"customer": run.customer, "run_id": run.run_id, "slices": slices, "slice": part}
+            with client.query_row_block_stream(sql("payroll_run_lines"), parameters=parameters) as stream:
+                for block in stream:
+                    out.extend(
+                        Line(event_id, line_no, text(employee, employee), text(pay_type, pay_type),
+                             text(category, category), number(amount, amount),
+                             None if qty is None else quantity(qty, qty),
+                             None if price is None else number(price, price),
+                             None if work is None else day(work, work), None if start is None else day(start, start),
+                             None if end is None else day(end, end), None if name is None else text(name, name))
+                        for event_id, line_no, employee, pay_type, category, amount, qty, price, work, start, end,
+                        name in block)
+        if slices > 1:
+            out.sort(key=attrgetter("line_no"))  # each slice is in line order: a merge of sorted runs
+        return out
     finally:
         if enabled:
             gc.enable()

@@ -30,7 +30,7 @@ VALUES: dict[str, object] = {
     "next_keys": ["invoice-postings:0"], "next_offsets": [1], "upto_keys": ["invoice-postings:0"], "upto_offsets": [9],
     "keys": [("1040", "1930", date(2026, 3, 2), "e1")], "refs": [("1040", "123")], "amounts": [("1040", 100)],
     "days": [("1040", date(2026, 3, 2), "A")], "suppliers": [("1040", "S1")], "first_invoice": "e1",
-    "history_from": date(2026, 1, 1), "min_amount": 1000, "companies": ["1040"],
+    "history_from": date(2026, 1, 1), "min_amount": 1000, "companies": ["1040"], "slices": 2, "slice": 1,
     "rule_keys": [("ref", "1040", "123")], "own": [("1040", "1510", date(2026, 3, 2), "e1")], "least": 1,
     "approval_limit": 5_000_000, "new_days": 90, "table": "call_events", "group": "queue",
     "versions": [("kc-parking", 1772438400000, "e1")],

@@ -21,7 +21,7 @@ def test_every_query_file_is_used_and_every_used_name_has_a_file() -> None:
     used = set()
     for module in READBACK.glob("*.py"):
         text = module.read_text(encoding="utf-8")
-        used |= set(re.findall(r'\b_?(?:rows|query)\(\s*(?:\w+,\s*)?"(\w+)"', text))
+        used |= set(re.findall(r'\b_?(?:rows|query|sql)\(\s*(?:\w+,\s*)?"(\w+)"', text))
     assert used == {f.stem for f in SQL_FILES}
 
 
