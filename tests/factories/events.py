@@ -58,3 +58,8 @@ def examples() -> list[Event]:
         SampleReview(review_id="sr1", run_id="SOC-2026-03-main", document="A1001", result="error",
                      cause="wrong_pay_type", cause_list_version=1, note=None, reviewer="auditor1", reviewed_at=T0),
     ]
+
+
+# Raw tables that only people fill (auditors' reviews, typed in with `servicepulse findings review`): the demo and
+# the simulator never write them, so "every raw table filled" leaves them out.
+HUMAN_INPUT_TABLES = frozenset({"finding_reviews", "sample_reviews"})

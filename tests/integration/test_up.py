@@ -16,11 +16,9 @@ from servicepulse.connectors.clickhouse import scalar_int
 from servicepulse.devstack.broker import free_port
 from servicepulse.domain.personal_data import redact
 from servicepulse.streams.sink import TABLES
+from tests.factories.events import HUMAN_INPUT_TABLES
 
 pytestmark = pytest.mark.integration
-
-# Auditors' reviews are people's conclusions, typed in with `servicepulse findings review`: the demo has none.
-HUMAN_INPUT = {"finding_reviews", "sample_reviews"}
 
 
 def test_up_demo_fills_every_raw_table_and_stops_cleanly(tmp_path: Path) -> None:
@@ -42,7 +40,7 @@ def test_up_demo_fills_every_raw_table_and_stops_cleanly(tmp_path: Path) -> None
                 client = client or clickhouse_connect.get_client(host="127.0.0.1", port=store_port,
                                                                  database="servicepulse", compress=False)
                 counts = {s.table: scalar_int(client, f"SELECT count() FROM {s.table}") for s in TABLES.values()
-                          if s.table not in HUMAN_INPUT}
+                          if s.table not in HUMAN_INPUT_TABLES}
             except Exception:
                 time.sleep(1)
                 continue
