@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .common import console, fail, settings_and_logging
+from .common import console, fail, protected_ids, settings_and_logging
 
 __all__ = ["register"]
 
@@ -32,17 +32,11 @@ def people(
                                           " default today"),
 ) -> None:
     from servicepulse.connectors.clickhouse import connect
-    from servicepulse.connectors.ingest.paxml import read_document, read_protected
+    from servicepulse.connectors.ingest.paxml import read_document
     from servicepulse.streams.readback.payroll_people import save_people
 
     settings = settings_and_logging()
-    flagged: set[str] = set()
-    if protected is not None:
-        with protected.open("rb") as handle:
-            try:
-                flagged = read_protected(handle)
-            except ValueError as exc:
-                fail(f"{protected.name}: {exc}")
+    flagged = protected_ids(protected)
     day = _date(changed_on) if changed_on else datetime.now(UTC).date()
     client = connect(settings.clickhouse)
     total = errors = 0

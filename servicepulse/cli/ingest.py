@@ -14,7 +14,7 @@ import typer
 from servicepulse.config import Settings
 from servicepulse.schemas.events import Event
 
-from .common import console, fail, settings_and_logging
+from .common import console, fail, protected_ids, settings_and_logging
 
 __all__ = ["register"]
 
@@ -110,19 +110,12 @@ def _paxml_items(settings: Settings, path: Path, handle: Any, protected: Path | 
         PaxmlDocument,
         PersonRecord,
         TimeTransaction,
-        read_protected,
         stream_document,
     )
     from servicepulse.schemas.events import PayLine, PayrollRunStatus
     from servicepulse.streams.readback.payroll_people import MASTER_DATA_RULES, known_employees, save_people
 
-    flagged: set[str] = set()
-    if protected is not None:
-        with protected.open("rb") as feed:
-            try:
-                flagged = read_protected(feed)
-            except ValueError as exc:
-                fail(f"{protected.name}: {exc}")
+    flagged = protected_ids(protected)
     client = connect(settings.clickhouse)
     doc = PaxmlDocument()
     # Master data is a row per employee (not per line): kept until the closed header, then stored in one upsert.
