@@ -197,32 +197,27 @@ def _call_offered_before(fields: tuple[str, ...]) -> RowCheck:
     return check
 
 
-def _posting_text(fields: tuple[str, ...]) -> RowCheck:
-    text = fields.index("text")
+def _redacted(*names: str) -> Callable[[tuple[str, ...]], RowCheck]:
+    """The models' personnummer validators: each named text column masked with `redact`, as the validator does."""
 
-    def check(row: list[Any]) -> None:
-        if row[text]:
-            row[text] = redact(row[text])
+    def make(fields: tuple[str, ...]) -> RowCheck:
+        columns = tuple(fields.index(name) for name in names)
 
-    return check
+        def check(row: list[Any]) -> None:
+            for i in columns:
+                if row[i]:
+                    row[i] = redact(row[i])
 
+        return check
 
-def _review_text(fields: tuple[str, ...]) -> RowCheck:
-    columns = (fields.index("note"), fields.index("reviewer"))
-
-    def check(row: list[Any]) -> None:
-        for i in columns:
-            if row[i]:
-                row[i] = redact(row[i])
-
-    return check
+    return make
 
 
 KNOWN_VALIDATORS: dict[tuple[type[Event], str], Callable[[tuple[str, ...]], RowCheck]] = {
     (CallEvent, "_offered_before"): _call_offered_before,
-    (InvoicePosting, "_no_personnummer_in_text"): _posting_text,
-    (FindingReview, "_no_personnummer"): _review_text,
-    (SampleReview, "_no_personnummer"): _review_text,
+    (InvoicePosting, "_no_personnummer_in_text"): _redacted("text"),
+    (FindingReview, "_no_personnummer"): _redacted("note", "reviewer"),
+    (SampleReview, "_no_personnummer"): _redacted("note", "reviewer"),
 }
 
 
