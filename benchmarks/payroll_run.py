@@ -312,11 +312,16 @@ def end_to_end(planted: PlantedRun, ctx: RunContext, *, broker: str = "tansu", t
         deadline = start + timeout
         lines = -1
         checked: tuple[int, float] | None = None
+        # The stages overlap: the sink stores lines while the ingest is still publishing, and the
+        # ingest process's own exit (interpreter teardown) can come after its last line is stored.
+        # Each milestone is therefore watched on its own and reported in the order it happened.
+        ingested = False
         while time.perf_counter() < deadline:
             now = time.perf_counter() - start
-            if ingest.poll() is not None and not any(s == "ingest: parsed and published" for s, _ in stages):
+            if not ingested and ingest.poll() is not None:
                 if ingest.returncode != 0:
                     raise RuntimeError(f"ingest failed (exit {ingest.returncode}); see {log}")
+                ingested = True
                 stages.append(("ingest: parsed and published", now))
             if up.poll() is not None:
                 raise RuntimeError(f"the pipeline stopped (exit {up.returncode}); see {log}")
@@ -333,16 +338,18 @@ def end_to_end(planted: PlantedRun, ctx: RunContext, *, broker: str = "tansu", t
                 if got:
                     checked = (int(got[0][0]), float(got[0][1]))
                     stages.append(("checked by every rule", now))
-            else:
+            elif not any(s == "findings queryable" for s, _ in stages):
                 stored = client.query("SELECT count() FROM findings FINAL"
                                       " WHERE JSONExtractString(evidence_json, 'run_id') = {r:String}",
                                       parameters={"r": run_id}).result_rows[0][0]
                 if stored >= checked[0]:
                     stages.append(("findings queryable", now))
-                    break
+            if ingested and any(s == "findings queryable" for s, _ in stages):
+                break
             time.sleep(0.25)
         else:
             raise TimeoutError(f"the main run was not through after {timeout:.0f}s: {stages}; see {log}")
+        stages.sort(key=lambda stage: stage[1])
         peaks: dict[str, float] = {}
         for group, sampler in rss.items():
             sampler.stop()

@@ -66,11 +66,13 @@ def test_payroll_main_run_end_to_end_small(backend: Backend, tmp_path: Path,
     ctx = payroll.pad(planted, context_for(planted), 20)
     result = payroll.end_to_end(planted, ctx, bootstrap=backend.bootstrap, clickhouse_url=backend.clickhouse_url,
                                 work_dir=tmp_path, timeout=120)
-    assert [stage for stage, _ in result.stages] == [
-        "ingest: parsed and published", "stored in ClickHouse (every line)", "checked by every rule",
-        "findings queryable"]
-    seconds = [at for _, at in result.stages]
-    assert seconds == sorted(seconds) and seconds[0] > 0
+    at = dict(result.stages)
+    assert set(at) == {"ingest: parsed and published", "stored in ClickHouse (every line)",
+                       "checked by every rule", "findings queryable"}
+    # Reported in the order they happened; the ingest's exit may come after its lines are stored
+    # (seen in CI), but nothing is checked before it is stored, nor queryable before it is checked.
+    assert [s for _, s in result.stages] == sorted(s for _, s in result.stages) and result.stages[0][1] > 0
+    assert at["stored in ClickHouse (every line)"] <= at["checked by every rule"] <= at["findings queryable"]
     assert result.lines == len(ctx.lines), "every line of the file, stored"
     # The worker's check over the stored run finds what the same rules find over the run in memory.
     assert result.findings == result.findings_in_memory > 0
