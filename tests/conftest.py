@@ -60,6 +60,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     once_on: str | None = None
     for item in items:
         callspec = getattr(item, "callspec", None)
+        if callspec is not None and "backend" in callspec.params:
+            # Under pytest-xdist (`-n 2 --dist loadgroup`) every test of one broker runs in one test process, so
+            # each process starts at most one stack; tests without a broker spread over both.
+            item.add_marker(pytest.mark.xdist_group(str(callspec.params["backend"])))
         if item.get_closest_marker("broker_independent") is None or callspec is None:
             continue
         if "backend" not in callspec.params:
