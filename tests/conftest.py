@@ -21,6 +21,7 @@ import pytest
 from servicepulse.config import DevstackSettings
 from servicepulse.devstack.kafka import missing_tools
 from servicepulse.devstack.stack import embedded_stack
+from tests.factories.faults import FAULT_FIGURES
 from tests.factories.pipeline import Backend, Pipeline, open_pipeline
 
 pytestmark = pytest.mark.integration
@@ -71,6 +72,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         once_on = once_on or broker_for_independent_tests()
         if callspec.params["backend"] != once_on:
             item.add_marker(pytest.mark.skip(reason=f"broker-independent: runs once, on {once_on}"))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controlling process, not an xdist test process
+        FAULT_FIGURES.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FAULT_FIGURES.exists():
+        terminalreporter.section("fault figures (events in, rows out, lost, duplicated)")
+        for line in FAULT_FIGURES.read_text(encoding="utf-8").splitlines():
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session", params=brokers_under_test())

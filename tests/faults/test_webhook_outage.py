@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.factories.calls import planted_events
+from tests.factories.faults import FaultReport
 from tests.factories.pipeline import Pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
@@ -126,8 +127,8 @@ def test_webhook_outage_with_a_killed_worker_and_a_leader_change(pipeline: Pipel
         # A digest delivered twice, or an alert listed in two delivered digests, is a duplicate in chat.
         duplicates = sum(n - 1 for n in chat.delivered.values()) + sum(n - 1 for n in listed.values())
         lost = len({str(i) for (i,) in pipeline.rows("SELECT DISTINCT alert_id FROM alerts")} - set(listed))
-        print(f"\n[fault] webhook outage: alerts {alerts}, digests {posts}, items listed {sum(listed.values())}, "
-              f"duplicates {duplicates}, lost {lost}, seconds {time.monotonic() - started:.1f}")
+        FaultReport(f"webhook outage (events: alerts; rows: items listed in {posts} digests)", alerts,
+                    sum(listed.values()), lost, duplicates, time.monotonic() - started).print()
         assert alerts == EXPECTED_ALERTS
         assert duplicates == 0 and lost == 0 and sum(listed.values()) == alerts
         assert 1 <= posts <= alerts
