@@ -92,6 +92,14 @@ def _when(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 
 
+def _stamp(iso: object) -> str:
+    """A rule's ISO time from an alert's details, as Stockholm minutes ('' when absent or unreadable)."""
+    try:
+        return _when(datetime.fromisoformat(str(iso))) if iso else ""
+    except ValueError:
+        return ""
+
+
 def _window(start: datetime | None, end: datetime | None) -> str:
     if start is None or end is None:
         return ""
@@ -129,7 +137,7 @@ def _render(template: str, digest: Digest, section: Section, kind: str, lang: st
         section=section, items=items, lang=lang, kind=kind,
         new=sum(1 for e in items if e.state == "raised"), done=sum(1 for e in items if e.state != "raised"),
         t=lambda key, **values: message(key, lang, **values),
-        b=_BOLD[kind], details=_details, sek=format_sek, when=_when, window=_window,
+        b=_BOLD[kind], details=_details, sek=format_sek, when=_when, window=_window, stamp=_stamp,
         measure=lambda value, unit: _measure(value, unit, lang), day=_day(digest.day, lang),
         reasons=lambda names: ", ".join(MESSAGES.get(f"reason.{n}", {}).get(lang, str(n)) for n in names),
     ).strip()

@@ -79,3 +79,57 @@ def test_suspense_items_in_swedish_amounts_and_personnummer_never_reach_chat() -
     for kind in KINDS:
         payload = str(digest_payload(digest(person), kind, "sv"))
         assert "19811218-9876" not in payload and "Pay line of" in payload
+
+
+def _every_rule_alert() -> list[Alert]:
+    """A raise and a resolve of every rule that alerts, each made by the rule itself (not written by hand)."""
+    from servicepulse.domain.calendar import WorkingCalendar
+    from servicepulse.domain.zone import STOCKHOLM
+    from servicepulse.streams.complaints.rules import ComplaintStory, ack_alerts, backlog_step
+    from servicepulse.streams.contact.rules import CASE_LEAD_TIME, PendingItem, deadline_alerts
+
+    cal = WorkingCalendar()
+    received = datetime(2026, 4, 2, 16, 0, tzinfo=STOCKHOLM)
+    late = datetime(2026, 4, 8, 9, 0, tzinfo=STOCKHOLM)
+    out: list[Alert] = []
+    items = [PendingItem("m1", "kc-social", received, None)]
+    answered = [PendingItem("m1", "kc-social", received, late)]
+    state, raised = deadline_alerts(items, late, {}, cal)
+    out += raised + deadline_alerts(answered, late + timedelta(hours=1), state, cal)[1]
+
+    def due(item: PendingItem) -> datetime:
+        return cal.working_days_due(item.received_at, 3)
+
+    later = late + timedelta(days=7)  # past the 3 working days of the Easter week
+    closed = [PendingItem("m1", "kc-social", received, later)]
+    state, raised = deadline_alerts(items, later, {}, cal, CASE_LEAD_TIME, due=due, noun="case(s)", done="closed",
+                                    limit_text=lambda _group: "its lead time (day 1-3)")
+    out += raised + deadline_alerts(closed, later + timedelta(hours=1), state, cal, CASE_LEAD_TIME, due=due,
+                                    noun="case(s)", done="closed",
+                                    limit_text=lambda _group: "its lead time (day 1-3)")[1]
+    story = ComplaintStory("c1", "Socialförvaltningen", "payroll", "complaint", registered_at=received)
+    seen, raised = ack_alerts([story], late, set(), cal)
+    story.acknowledged_at = late
+    out += raised + ack_alerts([story], late + timedelta(hours=1), seen, cal)[1]
+    key, raised = backlog_step(None, late, 4000, timedelta(hours=30))
+    out += raised + backlog_step(key, late + timedelta(hours=1), 3, timedelta(hours=2))[1]
+    return out
+
+
+def test_every_alerting_rule_reads_in_swedish_not_as_its_english_title() -> None:
+    alerts = _every_rule_alert()
+    assert {(a.rule_id, a.state.value) for a in alerts} == {
+        (r, s) for r in ("contact.email_deadline", "contact.case_lead_time", "complaints.ack_deadline",
+                         "complaints.backlog") for s in ("raised", "resolved")}
+    for a in alerts:
+        swedish = digest_payload(digest(a), "slack", "sv")["text"].replace("\u00a0", " ")
+        english = digest_payload(digest(a), "slack", "en")["text"]
+        assert a.title not in swedish, (a.rule_id, a.state, swedish)
+        assert swedish != english.replace("\u00a0", " ")
+    text = {(a.rule_id, a.state.value): digest_payload(digest(a), "slack", "sv")["text"] for a in alerts}
+    assert "1 e-postmeddelande(n) i kc-social inte besvarade i tid (första förfallotid 2026-04-07 16:00)" in text[
+        ("contact.email_deadline", "raised")]
+    assert "Sena ärenden av typen kc-social med förfallodag" in text[("contact.case_lead_time", "resolved")]
+    assert "Klagomål från Socialförvaltningen (payroll) inte bekräftat inom 8 kontorstimmar" in text[
+        ("complaints.ack_deadline", "raised")]
+    assert "Klagomålsbalansen 4000 öppna är över gränsen" in text[("complaints.backlog", "raised")]
