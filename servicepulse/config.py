@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from servicepulse.domain.parameters import Parameters, load_parameters
@@ -204,6 +213,10 @@ class WorkerSettings(_Group):
     health_interval_s: float = Field(2.0, gt=0, description="How often the health file is rewritten")
 
 
+# The alert severities from least to most severe (the Severity enum of schemas/events.py, in order).
+SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
+
+
 class AlertChannel(_Group):
     """One team-chat channel: where its digests go and in which payload shape. The URL holds the webhook's token:
     give it through the environment (a secret store), never in a file of the repository."""
@@ -217,6 +230,18 @@ class AlertChannel(_Group):
     rate_per_minute: int | None = Field(None, ge=1, description="Overrides ALERTS__RATE_PER_MINUTE for this channel")
     rate_per_hour: int | None = Field(None, ge=1, description="Overrides ALERTS__RATE_PER_HOUR for this channel")
     language: Literal["sv", "en"] | None = Field(None, description="Overrides ALERTS__LANGUAGE for this channel")
+    rules: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*\.?$")]] = Field(
+        default_factory=list, description='Rules this channel gets: rule ids, or prefixes ending in "." (["payroll.", '
+        '"bank.likely_unidentified"]); a worker refuses to start on one that matches no rule. Empty: every rule')
+    min_severity: Literal["low", "medium", "high", "critical"] | None = Field(
+        None, description="Raises below this severity stay off this channel; a resolve comes when its raise did. "
+        "Unset: every severity")
+
+    def severities(self) -> list[str]:
+        """The raise severities this channel gets (empty: all)."""
+        if self.min_severity is None:
+            return []
+        return list(SEVERITY_ORDER[SEVERITY_ORDER.index(self.min_severity):])
 
 
 Route = Literal["now", "batch", "daily"]
@@ -233,9 +258,10 @@ class AlertSettings(_Group):
     channels: list[AlertChannel] = Field(
         default_factory=list,
         description='Team-chat channels, JSON: [{"name": "ekonomi", "kind": "mattermost", "url": "https://..."}, '
-        "...] (kind slack|teams|mattermost|generic; optional rate_per_minute, rate_per_hour, language); every "
-        "channel gets every digest. Holds the webhook URLs: a secret, give it from a secret store, never commit it. "
-        "Empty: only ALERTS__WEBHOOK_URL, if set",
+        "...] (kind slack|teams|mattermost|generic; optional rate_per_minute, rate_per_hour, language, and a filter: "
+        'rules, e.g. ["payroll."], and min_severity); a channel without a filter gets every digest. Holds the '
+        "webhook URLs: a secret, give it from a secret store, never commit it. Empty: only ALERTS__WEBHOOK_URL, if "
+        "set",
     )
     webhook_url: SecretStr | None = Field(
         None, description="One team-chat incoming webhook, the channel `webhook:<format>` beside ALERTS__CHANNELS; "

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from servicepulse.domain.parameters import Parameter, Parameters
     from servicepulse.domain.rules import Rule
 
-__all__ = ["catalogue", "register", "rules"]
+__all__ = ["register", "rules"]
 
 
 class OutputFormat(StrEnum):
@@ -28,21 +28,6 @@ class OutputFormat(StrEnum):
 
 def register(app: typer.Typer) -> None:
     app.command(help="List every rule: id, version, severity, parameters with their values and sources.")(rules)
-
-
-def catalogue(parameters: Parameters | None = None) -> list[Rule]:
-    """Every rule of every area, ordered by id, with its version and values from `parameters` (default: the
-    parameters file). Built from each area's `RULES`, so a rule added to an area is listed without more ado."""
-    from servicepulse.streams.complaints.rules import RULES as COMPLAINTS
-    from servicepulse.streams.contact.rules import RULES as CONTACT
-    from servicepulse.streams.finance.rules import RULES as FINANCE
-    from servicepulse.streams.ops.rules import RULES as OPS
-    from servicepulse.streams.payroll.rules import RULES as PAYROLL
-
-    found = [*CONTACT, *COMPLAINTS, *FINANCE, *PAYROLL, *OPS]
-    if parameters is not None:
-        found = [rule.using(parameters) for rule in found]
-    return sorted(found, key=lambda rule: rule.rule_id)
 
 
 def _shown(p: Parameter) -> str:
@@ -90,6 +75,8 @@ def rules(
         parameters = settings.parameters()
     except ParameterError as exc:
         fail(str(exc))
+    from servicepulse.streams.catalogue import catalogue
+
     found = catalogue(parameters)
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(_document(found, parameters), ensure_ascii=False, indent=2) + "\n")

@@ -37,6 +37,7 @@ from servicepulse.connectors.webhooks import Attempt, Outcome, WebhookPoster, ba
 from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import Alert, AlertState, Severity
 
+from ..catalogue import catalogue
 from .queries import query
 
 __all__ = ["Courier", "Outbox", "Outgoing", "register", "schedule_of"]
@@ -71,14 +72,17 @@ class Outgoing:
 class Outbox:
     """Blocking reads and writes of one channel's delivery state (run in a thread)."""
 
-    def __init__(self, clients: ThreadClients, channel: str) -> None:
+    def __init__(self, clients: ThreadClients, channel: str, rules: Sequence[str] = (),
+                 severities: Sequence[str] = ()) -> None:
         self._clients = clients
         self.channel = channel
+        self.rules, self.severities = list(rules), list(severities)  # the channel's filter; empty: everything
 
     def due(self, limit: int, lookback_h: int) -> list[tuple[Item, int]]:
         """Alerts stored and in no digest yet, oldest first, with the attempts made before digests."""
         client: Client = self._clients.get()
-        result = query(client, "alerts_to_deliver", channel=self.channel, hours=lookback_h, limit=limit)
+        result = query(client, "alerts_to_deliver", channel=self.channel, hours=lookback_h, limit=limit,
+                       rules=self.rules, severities=self.severities)
         return [(Item(_alert(row), _utc(row[-2])), int(row[-1])) for row in result.result_rows]
 
     def open_digests(self) -> list[Outgoing]:
@@ -243,14 +247,32 @@ class Courier:
             self.unrecorded.pop(key, None)
 
 
+def unmatched_rule_filters(channels: Sequence[AlertChannel], rule_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Per channel, its rule filters that match none of `rule_ids` (an id, or a prefix ending in '.', as
+    `alerts_to_deliver.sql` matches them)."""
+    out: dict[str, list[str]] = {}
+    for channel in channels:
+        found = [f for f in channel.rules
+                 if not any(r == f or (f.endswith(".") and r.startswith(f)) for r in rule_ids)]
+        if found:
+            out[channel.name] = found
+    return out
+
+
 def register(app: faust.App, settings: Settings, codec: WireCodec) -> None:
     conf = settings.alerts
     channels = conf.all_channels()
     if not channels:
         return
+    unmatched = unmatched_rule_filters(channels, [rule.rule_id for rule in catalogue()])
+    if unmatched:
+        # A misspelt filter would keep a team's alerts off its channel without a word: refuse to start instead.
+        raise ValueError("ALERTS__CHANNELS: these rule filters match no rule: "
+                         + "; ".join(f"{name}: {', '.join(found)}" for name, found in unmatched.items())
+                         + " (`servicepulse rules` lists the rule ids)")
     clients = ThreadClients(settings.clickhouse)
-    couriers = [Courier(Outbox(clients, c.name), WebhookPoster(c.url.get_secret_value(), conf.webhook_timeout_s),
-                        conf, c) for c in channels]
+    couriers = [Courier(Outbox(clients, c.name, c.rules, c.severities()),
+                        WebhookPoster(c.url.get_secret_value(), conf.webhook_timeout_s), conf, c) for c in channels]
 
     async def deliver() -> None:
         for courier in couriers:

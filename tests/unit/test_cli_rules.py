@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 import servicepulse.streams
 from servicepulse.cli.main import app
-from servicepulse.cli.rules import catalogue
 from servicepulse.domain.parameters import default_parameters
 from servicepulse.domain.rules import Rule
+from servicepulse.streams.catalogue import catalogue
 
 STREAMS = Path(servicepulse.streams.__file__).parent
 RULE_ID = re.compile(r"^(contact|complaints|ops|gl|ap|ar|bank|payroll)\.[a-z_]+$")

@@ -1,5 +1,5 @@
--- Alerts stored in the last `hours` hours that are in no digest on `channel` yet (and were not delivered or
--- rejected one by one before digests), in the order they were stored (a raise before its resolve), each once,
+-- Alerts stored in the last `hours` hours, of the channel's rules and severities, that are in no digest on
+-- `channel` yet (and were not delivered or rejected one by one before digests), in the order they were stored (a raise before its resolve), each once,
 -- with when the sink stored them (the digest schedule reckons from it) and the attempts made before digests.
 SELECT
     a.alert_id, a.alert_key, a.state, a.severity, a.rule_id, a.rule_version, a.title, a.measured_value,
@@ -10,6 +10,15 @@ FROM
     SELECT *
     FROM alerts
     WHERE _ingested_at >= now64(3) - INTERVAL {hours:UInt32} HOUR
+      -- The channel's rules (ids, or prefixes ending in '.'; none: all) and raise severities (none: all); a
+      -- resolve goes where its raise went.
+      AND (empty({rules:Array(String)}) OR has({rules:Array(String)}, rule_id)
+           OR arrayExists(p -> endsWith(p, '.') AND startsWith(rule_id, p), {rules:Array(String)}))
+      AND (empty({severities:Array(String)})
+           OR (state = 'raised' AND has({severities:Array(String)}, severity))
+           OR (state != 'raised' AND alert_key IN (
+               SELECT alert_key FROM alerts
+               WHERE state = 'raised' AND has({severities:Array(String)}, severity))))
       AND alert_id NOT IN (
           SELECT alert_id FROM alert_deliveries
           WHERE channel = {channel:String} AND (digest_id != '' OR state IN ('delivered', 'rejected')))
