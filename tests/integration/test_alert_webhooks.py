@@ -93,6 +93,9 @@ def test_one_digest_per_rule_and_company_high_at_once_and_a_restart_reposts_noth
         assert first_key == first["digest_id"] and second_key == second["digest_id"]
         assert "1 250,00 kr" in second["text"].replace("\u00a0", " ")  # Swedish amounts, Swedish words
         assert "Verifikation A 0 på konto 9894" in second["text"]
+        # The outcome is recorded after the POST returns: waited for, not assumed from what the chat received.
+        delivered = "SELECT uniqExact(alert_id) FROM alert_deliveries WHERE state = 'delivered'"
+        pipeline.wait_for(lambda: pipeline.scalar(delivered) >= 26, timeout=60, what="the deliveries recorded")
         stored = dict(pipeline.rows("SELECT alert_id, any(digest_id) FROM alert_deliveries WHERE state = 'delivered' "
                                     "GROUP BY alert_id"))
         assert stored == {str(i["alert_id"]): body["digest_id"] for _, body, _ in chat.posts
