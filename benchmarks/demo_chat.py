@@ -12,46 +12,22 @@ exit status is 1 when the check fails.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 from servicepulse.devstack.broker import free_port
 
-
-class Receiver:
-    """A local chat endpoint keeping (seconds since start, Idempotency-Key, body) of every POST."""
-
-    def __init__(self, started: float) -> None:
-        self.posts: list[tuple[float, str, dict[str, Any]]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                receiver.posts.append((time.monotonic() - started, self.headers.get("Idempotency-Key", ""), body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def listed(self) -> Counter[str]:
-        return Counter(str(i["alert_id"]) for _, _, b in self.posts for s in b["sections"] for i in s["items"])
+# The tests' webhook receiver (standard library only), from the repository this script is run in.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.factories.chat import ChatServer
 
 
 def stored_alerts(port: int) -> set[str]:
@@ -71,12 +47,12 @@ def main() -> int:
     parser.add_argument("--kind", default="generic", help="Payload kind posted (generic lets the check read items)")
     args = parser.parse_args()
     started = time.monotonic()
-    receiver = Receiver(started)
+    receiver = ChatServer()
     store_port = free_port()
     run_dir = Path(tempfile.mkdtemp(prefix="demo-chat-"))
     env = dict(os.environ) | {
         "KAFKA__EMBEDDED_PORT": str(free_port()), "CLICKHOUSE__EMBEDDED_PORT": str(store_port),
-        "ALERTS__WEBHOOK_URL": f"http://127.0.0.1:{receiver.server.server_port}/hook",
+        "ALERTS__WEBHOOK_URL": receiver.url,
         "ALERTS__WEBHOOK_FORMAT": args.kind,
     }
     up = subprocess.Popen([sys.executable, "-m", "servicepulse.cli.main", "up", "--demo", "--run-dir", str(run_dir)],
@@ -88,7 +64,7 @@ def main() -> int:
             if up.poll() is not None:
                 print(f"up exited with {up.returncode}; logs in {run_dir}/logs")
                 return 1
-        in_window = [p for p in receiver.posts if p[0] <= window_s]
+        in_window = [p for p in receiver.posts if p.at - started <= window_s]
         alerts = stored_alerts(store_port)
         deadline = time.monotonic() + args.settle * 60
         while time.monotonic() < deadline and not alerts <= set(receiver.listed()):
@@ -96,15 +72,15 @@ def main() -> int:
         listed = receiver.listed()
         missing = alerts - set(listed)
         repeated = {a: n for a, n in listed.items() if n > 1}
-        keys = Counter(k for _, k, _ in receiver.posts)
+        keys = Counter(p.key for p in receiver.posts)
         print(f"[demo chat] first {args.minutes:g} min: messages {len(in_window)} (limit {args.limit}), items listed "
-              f"{sum(len(s['items']) for _, _, b in in_window for s in b['sections'])}; alerts stored by then "
+              f"{sum(len(p.alert_ids) for p in in_window)}; alerts stored by then "
               f"{len(alerts)}, listed by the end {len(alerts) - len(missing)}, missing {len(missing)}, listed twice "
               f"{len(repeated)}, digests posted twice {sum(n - 1 for n in keys.values())}; messages in all "
               f"{len(receiver.posts)} after {(time.monotonic() - started) / 60:.1f} min")
-        for at, _, body in receiver.posts:
-            sections = ", ".join(f"{s['rule_id']}/{s['scope'] or '-'}:{len(s['items'])}" for s in body["sections"])
-            print(f"  {at / 60:5.1f} min  {sections}")
+        for post in receiver.posts:
+            sections = ", ".join(f"{s['rule_id']}/{s['scope'] or '-'}:{len(s['items'])}" for s in post.body["sections"])
+            print(f"  {(post.at - started) / 60:5.1f} min  {sections}")
         ok = len(in_window) <= args.limit and not missing and not repeated and all(n == 1 for n in keys.values())
         print("[demo chat] " + ("PASS" if ok else "FAIL"))
         return 0 if ok else 1
@@ -114,7 +90,7 @@ def main() -> int:
             up.wait(60)
         except subprocess.TimeoutExpired:
             os.killpg(up.pid, signal.SIGKILL)
-        receiver.server.shutdown()
+        receiver.close()
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def _outage(pipeline: Pipeline, store: EmbeddedStore, name: str, cut: str) -> No
     logs = pipeline.worker_logs()
     assert "store unavailable; the batch waits" in logs
     assert "sink write failed" not in logs
-    pipeline.wait_for(lambda: _health(pipeline)["status"] == "ok", timeout=15, what="health back to ok")
+    pipeline.wait_for(lambda: _health(pipeline)["status"] == "ok", timeout=60, what="health back to ok")
 
 
 def test_store_frozen_for_a_minute_under_load(pipeline: Pipeline, store: EmbeddedStore) -> None:

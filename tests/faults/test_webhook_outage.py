@@ -7,14 +7,13 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.factories.calls import planted_events
+from tests.factories.chat import ChatServer
 from tests.factories.faults import FaultReport
 from tests.factories.pipeline import Pipeline
 
@@ -26,43 +25,6 @@ FAST = {"ALERTS__WEBHOOK_FORMAT": "generic", "ALERTS__WEBHOOK_BACKOFF_S": "1", "
 # Planted contact and complaint breaches (test_contact_sla): 5 SLA alerts; plus one garbage message: 1
 # ops.dead_letters alert.
 EXPECTED_ALERTS = 6
-
-
-class Chat:
-    """A team-chat endpoint on 127.0.0.1 answering 503 until `up_at` (monotonic), then 200."""
-
-    def __init__(self, outage_s: float) -> None:
-        self.up_at = time.monotonic() + outage_s
-        self.refused = 0
-        self.delivered: Counter[str] = Counter()  # 200 answers per Idempotency-Key (the digest id)
-        self.bodies: dict[str, str] = {}  # Idempotency-Key -> the digest id in the body
-        self.listed: dict[str, list[str]] = {}  # Idempotency-Key -> the alert ids the digest lists
-        chat = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                key = self.headers.get("Idempotency-Key", "")
-                if time.monotonic() < chat.up_at:
-                    chat.refused += 1
-                    self.send_response(503)
-                else:
-                    chat.delivered[key] += 1
-                    doc = json.loads(body)
-                    chat.bodies[key] = doc["digest_id"]
-                    chat.listed[key] = [i["alert_id"] for s in doc["sections"] for i in s["items"]]
-                    self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/hook"
 
 
 def _leader(pipeline: Pipeline, procs: dict[str, subprocess.Popen[bytes]]) -> str | None:
@@ -82,7 +44,7 @@ def _leader(pipeline: Pipeline, procs: dict[str, subprocess.Popen[bytes]]) -> st
 
 def test_webhook_outage_with_a_killed_worker_and_a_leader_change(pipeline: Pipeline) -> None:
     started = time.monotonic()
-    chat = Chat(OUTAGE_S)
+    chat = ChatServer(OUTAGE_S)  # 503 until the outage is over, then 200
     env = FAST | {"ALERTS__WEBHOOK_URL": chat.url}
     try:
         producer = pipeline.producer()
@@ -105,7 +67,7 @@ def test_webhook_outage_with_a_killed_worker_and_a_leader_change(pipeline: Pipel
         pipeline.wait_for(lambda: time.monotonic() > chat.up_at and pipeline.scalar(delivered) >= EXPECTED_ALERTS,
                           timeout=OUTAGE_S + 90, what="every alert delivered after the outage")
         assert chat.refused >= 1
-        posted_before = sum(chat.delivered.values())
+        posted_before = len(chat.posts)
 
         # A leader change: a second worker joins, the leader is killed; the survivor re-derives every alert.
         procs = {"worker-0-1.log": restarted, "worker-1-2.log": pipeline.start_worker(1, **env)}
@@ -122,10 +84,12 @@ def test_webhook_outage_with_a_killed_worker_and_a_leader_change(pipeline: Pipel
 
         alerts = int(pipeline.scalar(distinct))
         stored = int(pipeline.scalar("SELECT count() FROM alerts"))
-        posts = sum(chat.delivered.values())
-        listed = Counter(alert_id for ids in chat.listed.values() for alert_id in ids)
+        posts = len(chat.posts)
+        answers = Counter(p.key for p in chat.posts)  # 200 answers per Idempotency-Key (the digest id)
+        digests = {p.key: p for p in chat.posts}
+        listed = Counter(alert_id for p in digests.values() for alert_id in p.alert_ids)
         # A digest delivered twice, or an alert listed in two delivered digests, is a duplicate in chat.
-        duplicates = sum(n - 1 for n in chat.delivered.values()) + sum(n - 1 for n in listed.values())
+        duplicates = sum(n - 1 for n in answers.values()) + sum(n - 1 for n in listed.values())
         lost = len({str(i) for (i,) in pipeline.rows("SELECT DISTINCT alert_id FROM alerts")} - set(listed))
         FaultReport(f"webhook outage (events: alerts; rows: items listed in {posts} digests)", alerts,
                     sum(listed.values()), lost, duplicates, time.monotonic() - started).print()
@@ -133,10 +97,10 @@ def test_webhook_outage_with_a_killed_worker_and_a_leader_change(pipeline: Pipel
         assert duplicates == 0 and lost == 0 and sum(listed.values()) == alerts
         assert 1 <= posts <= alerts
         assert posts == posted_before, "the leader change re-posted digests"
-        assert all(key == digest_id for key, digest_id in chat.bodies.items())  # Idempotency-Key = digest id
+        assert all(p.key == p.body["digest_id"] for p in chat.posts)  # Idempotency-Key = digest id
         # The outbox says which digest listed each alert, as the chat saw it.
         assert dict(pipeline.rows("SELECT alert_id, any(digest_id) FROM alert_deliveries WHERE state = 'delivered' "
-                                  "GROUP BY alert_id")) == {a: k for k, ids in chat.listed.items() for a in ids}
+                                  "GROUP BY alert_id")) == {a: k for k, p in digests.items() for a in p.alert_ids}
         assert stored == alerts, f"{stored - alerts} alert rows stored twice"
     finally:
-        chat.server.shutdown()
+        chat.close()

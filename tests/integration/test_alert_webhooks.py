@@ -6,50 +6,19 @@ from __future__ import annotations
 
 import json
 import signal
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
 from servicepulse.schemas.events import Alert
+from tests.factories.chat import ChatServer
 from tests.factories.pipeline import Pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
 
 NOW = datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
-
-
-class Chat:
-    """A local webhook receiver keeping every body (generic JSON) with its Idempotency-Key, in arrival order."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, dict[str, Any], float]] = []
-        chat = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                chat.posts.append((self.headers.get("Idempotency-Key", ""), json.loads(body), time.monotonic()))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/hook"
-
-    def listed(self) -> Counter[str]:
-        """How many times each alert id was listed across every digest received."""
-        return Counter(str(i["alert_id"]) for _, body, _ in self.posts for s in body["sections"] for i in s["items"])
 
 
 def suspense(i: int, company: str = "1040", severity: str = "medium", state: str = "raised") -> Alert:
@@ -61,13 +30,13 @@ def suspense(i: int, company: str = "1040", severity: str = "medium", state: str
                                           "open_ore": 125000 + i, "breached_on": "2026-03-01", "reasons": ["age"]}))
 
 
-def env(chat: Chat, **extra: str) -> dict[str, str]:
+def env(chat: ChatServer, **extra: str) -> dict[str, str]:
     return {"ALERTS__WEBHOOK_URL": chat.url, "ALERTS__WEBHOOK_FORMAT": "generic", "ALERTS__BATCH_MINUTES": "0.1",
             "ALERTS__DELIVERY_TICK_S": "0.5", "ALERTS__RATE_PER_MINUTE": "10", "ALERTS__RATE_PER_HOUR": "100"} | extra
 
 
 def test_one_digest_per_rule_and_company_high_at_once_and_a_restart_reposts_nothing(pipeline: Pipeline) -> None:
-    chat = Chat()
+    chat = ChatServer()
     try:
         service_level = Alert(
             alert_id="sl-1", alert_key="contact.service_level:kc-social:2026-03-12T10:00:00+01:00", state="raised",
@@ -84,19 +53,21 @@ def test_one_digest_per_rule_and_company_high_at_once_and_a_restart_reposts_noth
         # The repeated alert has the same id: the alerts table keeps it once (ReplacingMergeTree, FINAL).
         assert pipeline.scalar("SELECT count() FROM alerts FINAL") == 26
         assert chat.listed() == Counter({a.alert_id: 1 for a in [*many, service_level]})
-        assert len(chat.posts) == 2, [p[1]["text"][:80] for p in chat.posts]
-        (first_key, first, _), (second_key, second, _) = chat.posts
+        assert len(chat.posts) == 2, [p.body["text"][:80] for p in chat.posts]
+        first, second = (p.body for p in chat.posts)
         # High severity goes out at once; the medium items wait for the next batch slot and come as one digest.
         assert [s["rule_id"] for s in first["sections"]] == ["contact.service_level"]
         assert [(s["rule_id"], s["scope"], len(s["items"])) for s in second["sections"]] == [
             ("gl.suspense_aged", "1040", 25)]
-        assert first_key == first["digest_id"] and second_key == second["digest_id"]
+        assert [p.key for p in chat.posts] == [first["digest_id"], second["digest_id"]]
         assert "1 250,00 kr" in second["text"].replace("\u00a0", " ")  # Swedish amounts, Swedish words
         assert "Verifikation A 0 på konto 9894" in second["text"]
+        # The outcome is recorded after the POST returns: waited for, not assumed from what the chat received.
+        delivered = "SELECT uniqExact(alert_id) FROM alert_deliveries WHERE state = 'delivered'"
+        pipeline.wait_for(lambda: pipeline.scalar(delivered) >= 26, timeout=60, what="the deliveries recorded")
         stored = dict(pipeline.rows("SELECT alert_id, any(digest_id) FROM alert_deliveries WHERE state = 'delivered' "
                                     "GROUP BY alert_id"))
-        assert stored == {str(i["alert_id"]): body["digest_id"] for _, body, _ in chat.posts
-                          for s in body["sections"] for i in s["items"]}
+        assert stored == {a: p.body["digest_id"] for p in chat.posts for a in p.alert_ids}
 
         # A restart: the new worker reads the outbox and posts nothing again; a resolve arriving later is listed
         # in the group's next digest, as resolved.
@@ -108,16 +79,16 @@ def test_one_digest_per_rule_and_company_high_at_once_and_a_restart_reposts_noth
         pipeline.wait_for(lambda: len(chat.posts) >= 3, what="the resolve's digest")
         time.sleep(2)
         assert len(chat.posts) == 3
-        third = chat.posts[2][1]
+        third = chat.posts[2].body
         assert [i["alert_id"] for s in third["sections"] for i in s["items"]] == ["resolved-1040-3"]
         assert "Åtgärdad" in third["text"]
         assert all(n == 1 for n in chat.listed().values())
     finally:
-        chat.server.shutdown()
+        chat.close()
 
 
 def test_items_held_by_the_rate_limit_come_in_a_later_digest(pipeline: Pipeline) -> None:
-    chat = Chat()
+    chat = ChatServer()
     try:
         producer = pipeline.producer()
         companies = ["1010", "1020", "1030", "1040", "1050"]
@@ -130,16 +101,16 @@ def test_items_held_by_the_rate_limit_come_in_a_later_digest(pipeline: Pipeline)
         time.sleep(1)
         # Four messages allowed: three companies on their own, the other two merged into the last message.
         assert len(chat.posts) == 4
-        assert [[s["scope"] for s in body["sections"]] for _, body, _ in chat.posts] == [
+        assert [[s["scope"] for s in p.body["sections"]] for p in chat.posts] == [
             ["1010"], ["1020"], ["1030"], ["1040", "1050"]]
         # The bucket is empty: a new high item is held, never dropped, and goes out when a token is back (15 s).
         producer.send(suspense(7, "1010", severity="high"))
         producer.flush()
         held_since = time.monotonic()
         pipeline.wait_for(lambda: len(chat.posts) >= 5, timeout=90, what="the held item's digest")
-        assert chat.posts[4][2] - held_since >= 5, "posted before the rate limit allowed it"
-        assert [i["alert_id"] for s in chat.posts[4][1]["sections"] for i in s["items"]] == ["raised-1010-7"]
+        assert chat.posts[4].at - held_since >= 5, "posted before the rate limit allowed it"
+        assert chat.posts[4].alert_ids == ["raised-1010-7"]
         assert chat.listed() == Counter({f"raised-{c}-{i}": 1 for c in companies for i in range(3)}
                                         | {"raised-1010-7": 1})
     finally:
-        chat.server.shutdown()
+        chat.close()

@@ -20,6 +20,7 @@ from servicepulse.simulator.payroll_planted import planted_main_run
 from servicepulse.simulator.payroll_scoring import score
 from servicepulse.streams.payroll.rules import rule_by_id
 from servicepulse.streams.payroll.sampling import monetary_unit_sample, simple_random_sample
+from tests.factories.payroll_checks import wait_for_run_findings
 from tests.factories.pipeline import Pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
@@ -47,13 +48,10 @@ def test_planted_run_end_to_end(pipeline: Pipeline) -> None:
     pipeline.wait_for(lambda: pipeline.scalar(f"SELECT count() FROM payroll_run_checks WHERE run_id = '{run_id}'") > 0,
                       timeout=200, what="the main run checked")
     checked = time.monotonic() - started
-    expected_findings = None
-    for _ in range(40):  # findings go through Kafka and the sink: wait until their count is stable
-        count = pipeline.scalar("SELECT count() FROM findings FINAL")
-        if count == expected_findings:
-            break
-        expected_findings = count
-        time.sleep(1.0)
+    # The check row is written before its findings go through Kafka and the sink: wait for the findings it
+    # announced (a count stable for a second was not enough on a loaded machine), then for a late duplicate.
+    wait_for_run_findings(pipeline)
+    time.sleep(2)
 
     rows = pipeline.rows("SELECT rule_id, subject_type, subject_id, evidence_json, source_event_ids, rule_version,"
                          " severity FROM findings FINAL")

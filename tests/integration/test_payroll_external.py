@@ -13,6 +13,7 @@ import pytest
 from servicepulse.simulator.payroll_planted import planted_main_run
 from servicepulse.simulator.payroll_scoring import score
 from tests.factories.paxml_export import external_exports
+from tests.factories.payroll_checks import wait_for_run_findings
 from tests.factories.pipeline import Pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
@@ -35,13 +36,10 @@ def test_external_exports_in_one_command_find_every_planted_deviation(pipeline: 
     assert "registered pay transactions read" in output
     pipeline.wait_for(lambda: pipeline.scalar(f"SELECT count() FROM payroll_run_checks WHERE run_id = '{run_id}'") > 0,
                       timeout=200, what="the main run checked")
-    count = None
-    for _ in range(40):  # findings go through Kafka and the sink: wait until their count is stable
-        now = pipeline.scalar("SELECT count() FROM findings FINAL")
-        if now == count:
-            break
-        count = now
-        time.sleep(1.0)
+    # The check row is written before its findings go through Kafka and the sink: wait for the findings it
+    # announced, then for a late duplicate.
+    wait_for_run_findings(pipeline)
+    time.sleep(2)
     rows = pipeline.rows("SELECT rule_id, subject_type, subject_id, evidence_json FROM findings FINAL"
                          " WHERE rule_id LIKE 'payroll.%'")
     this_run = [r for r in rows if r[0] == "payroll.urgent_payment" or json.loads(r[3]).get("run_id") == run_id]

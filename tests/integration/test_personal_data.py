@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from servicepulse.simulator.payroll_planted import planted_main_run
+from tests.factories.payroll_checks import wait_for_run_findings
 from tests.factories.pipeline import Pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
@@ -38,6 +39,7 @@ def test_no_personal_data_outside_the_restricted_table(pipeline: Pipeline) -> No
     run_id = f"{planted.header.customer}-{planted.header.period}-main"
     pipeline.wait_for(lambda: pipeline.scalar(f"SELECT count() FROM payroll_run_checks WHERE run_id = '{run_id}'") > 0,
                       timeout=200, what="the main run checked")
+    wait_for_run_findings(pipeline)  # written after the check row: searched below, so waited for
     camt = (DATA / "camt054_valid.xml").read_text(encoding="utf-8").replace(
         "<Ustrd>faktura mars</Ustrd>", f"<Ustrd>faktura 4711 {CAMT_NAME} {CAMT_PNR[2:8]}-{CAMT_PNR[8:]}</Ustrd>")
     assert CAMT_NAME in camt

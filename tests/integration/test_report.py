@@ -22,6 +22,7 @@ from servicepulse.report import Direction, traffic_light
 from servicepulse.report.formatting import format_change, format_money, format_number, format_percent
 from servicepulse.schemas.events import CallEvent, CaseEvent, Complaint, InvoicePosting, PayLine, PayrollRun
 from servicepulse.simulator import STOCKHOLM, SimConfig, Simulator
+from tests.factories.payroll_checks import wait_for_run_findings
 from tests.factories.pipeline import Backend, Pipeline, open_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.broker_independent]
@@ -68,6 +69,9 @@ def simulated(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Ite
         closed = "SELECT uniqExact(run_id) FROM payroll_runs FINAL WHERE status = 'closed'"
         pipe.wait_for(lambda: pipe.scalar("SELECT uniqExact(run_id) FROM payroll_run_checks") >= pipe.scalar(closed),
                       timeout=150, what="every closed payroll run checked")
+        # A check row is written before its findings go through Kafka: those are waited for by their count, the
+        # readback steps' findings (no announced count) by a quiet spell.
+        wait_for_run_findings(pipe, timeout=150)
         pipe.wait_for(_settled(pipe, "SELECT count() FROM findings FINAL"), timeout=150, what="findings settled")
         # An auditor's verdicts, through the CLI and the worker: one finding confirmed, one a false positive.
         first, second = (r[0] for r in pipe.rows(
