@@ -183,6 +183,7 @@ def score(
     import orjson
 
     from servicepulse.connectors.clickhouse import connect
+    from servicepulse.streams.readback.queries import query
 
     settings = settings_and_logging()
     truth = orjson.loads(truth_file.read_bytes())
@@ -190,13 +191,17 @@ def score(
     run_id = truth["run_id"]
     deadline = time.monotonic() + wait
     while True:
-        checked = client.query("SELECT count() FROM payroll_run_checks WHERE run_id = {r:String}",
-                               parameters={"r": run_id}).result_rows[0][0]
-        if checked or time.monotonic() >= deadline:
+        # The check row comes before its findings are stored (worker -> Kafka -> sink): wait for both, or a
+        # score read in between would count a partial set of findings.
+        checked, announced, stored = query(client, "payroll_run_check_status", run_id=run_id).result_rows[0]
+        if (checked and stored >= announced) or time.monotonic() >= deadline:
             break
         time.sleep(0.5)
     if not checked:
         fail(f"run {run_id} has not been checked yet (is a worker running?)")
+    if stored < announced:
+        console.print(f"[yellow]only {stored} of the {announced} findings of the run's check are stored yet: "
+                      "the score may be partial (wait longer with --wait)[/]")
     rows = client.query("SELECT rule_id, subject_type, subject_id, evidence_json FROM findings FINAL"
                         " WHERE rule_id LIKE 'payroll.%'").result_rows
     aliases = truth["aliases"]
