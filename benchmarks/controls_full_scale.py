@@ -57,6 +57,18 @@ def ocr(expr: str) -> str:
     return f"concat({s}, {_LUHN.format(s=s)})"
 
 
+def marks(findings: list[Any]) -> set[str]:
+    """Each finding by id and evidence (what the review compares before sending again)."""
+    return {f"{f.finding_id}|{f.evidence_json}" for f in findings}
+
+
+def by_rule(findings: list[Any]) -> str:
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.rule_id] = counts.get(f.rule_id, 0) + 1
+    return ", ".join(f"{rule} {n:,}" for rule, n in sorted(counts.items()))
+
+
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -214,7 +226,10 @@ def main() -> None:
     parser.add_argument("--skip-legacy", action="store_true", help="do not time the pre-incremental path")
     parser.add_argument("--payroll-lines", type=int, default=1_200_000,
                         help="lines of the main payroll run whose wait is timed")
+    parser.add_argument("--only", default="finance,sla,payroll",
+                        help="comma-separated parts to time: finance, sla, payroll (default: all)")
     args = parser.parse_args()
+    parts = {part.strip() for part in args.only.split(",") if part.strip()}
 
     from servicepulse.config import load_settings
     from servicepulse.connectors.clickhouse import connect, migrate
@@ -237,9 +252,12 @@ def main() -> None:
         print(f"loaded {postings:,} postings and {calls:,} call events in {time.perf_counter() - t0:.1f} s "
               f"(database {settings.clickhouse.database})", flush=True)
 
-        finance(client, settings, args, postings)
-        sla(client, settings, args, calls)
-        payroll_wait(client, settings, args.payroll_lines)
+        if "finance" in parts:
+            finance(client, settings, args, postings)
+        if "sla" in parts:
+            sla(client, settings, args, calls)
+        if "payroll" in parts:
+            payroll_wait(client, settings, args.payroll_lines)
 
 
 def finance(client: Client, settings: Any, args: argparse.Namespace, offset: int) -> None:
@@ -261,19 +279,25 @@ def finance(client: Client, settings: Any, args: argparse.Namespace, offset: int
         offset += load_postings(client, 1 / 365 / 600, offset + 1, first=10_000_000 + offset, days=1,
                                 start=batch_day)
 
-    if not args.skip_legacy:
-        legacy = FinanceReviewer(settings, lambda: client, incremental=False)
-        found = timed("legacy: first pass (whole window into Python)", run(legacy))
-        print(f"    {len(found):,} findings to send")
-        one_minute()
-        found = timed("legacy: next pass after one minute of postings", run(legacy))
-        print(f"    {len(found):,} new findings to send")
+    # Both first passes on the same data (the year), then both next passes after the same minute: the findings
+    # of the two paths are compared by id and evidence.
+    legacy = None if args.skip_legacy else FinanceReviewer(settings, lambda: client, incremental=False)
+    if legacy is not None:
+        old = timed("legacy: first pass (whole window into Python)", run(legacy))
+        print(f"    {len(old):,} findings to send")
     reviewer = FinanceReviewer(settings, lambda: client)
     found = timed("incremental: first pass (from scratch)", run(reviewer))
-    print(f"    {len(found):,} findings to send")
+    print(f"    {len(found):,} findings to send: {by_rule(found)}")
+    if legacy is not None:
+        print(f"    same findings (id and evidence) as the legacy first pass: {marks(old) == marks(found)}")
     one_minute()
+    if legacy is not None:
+        old = timed("legacy: next pass after one minute of postings", run(legacy))
+        print(f"    {len(old):,} new findings to send")
     found = timed("incremental: next pass after one minute of postings", run(reviewer))
     print(f"    {len(found):,} new findings to send")
+    if legacy is not None:
+        print(f"    same new findings as the legacy next pass: {marks(old) == marks(found)}")
     timed("incremental: next pass, nothing new", run(reviewer))
 
 

@@ -206,6 +206,9 @@ class FinanceReviewer:
         first_invoice, history_from, _ = self._history_from(client, newest, horizon)
         result = query(client, "finance_filtered_postings", newest=newest, lookback=lookback, horizon=horizon,
                        first_invoice=first_invoice, history_from=history_from,
+                       bank_sources=list(c.likely_unidentified["bank_sources"]),
+                       length_digit=bool(c.likely_unidentified["ocr_length_digit"]),
+                       invoice_horizon=c.invoice_horizon_days,
                        approval_limit=int(c.split_invoice["approval_limit_ore"]),
                        new_days=int(c.new_supplier_four_eyes["new_supplier_days"]))
         by_rule = _by_rule(result)
