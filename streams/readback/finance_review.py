@@ -43,7 +43,9 @@ from ..finance.review import BenfordCounts, FinanceControls, benford_from_counts
 from ..finance.suspense import OpenItem, aged_alerts, aged_findings
 from .queries import query, rows
 
-__all__ = ["FinanceReviewer", "load_window", "newest_posting_date", "raised_alert_keys", "register"]
+__all__ = [
+    "FinanceReviewer", "fill_posting_keys", "load_window", "newest_posting_date", "raised_alert_keys", "register",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -200,7 +202,7 @@ class FinanceReviewer:
             return review(postings, first_seen, items, self._controls, today, end)
         # From scratch, filtered in ClickHouse: only the postings some rule can use cross into Python.
         if not self._keys_filled:
-            self._keys_filled = _fill_keys(client)
+            self._keys_filled = fill_posting_keys(client)
         c, lookback = self._controls, self._conf.finance_lookback_days
         horizon = lookback + c.invoice_horizon_days
         first_invoice, history_from, _ = self._history_from(client, newest, horizon)
@@ -303,7 +305,7 @@ class FinanceReviewer:
                            sorted(t.companies) if t.companies else None)
 
 
-def _fill_keys(client: Client) -> bool:
+def fill_posting_keys(client: Client) -> bool:
     """Fill finance_posting_keys from the postings stored before its view existed, once per store (a leader
     doing it again meanwhile only writes keys that collapse). Returns True once filled."""
     if int(rows(client, "finance_keys_filled")[0][0]) == 0:
