@@ -100,13 +100,14 @@ def load_open_items(client: Client) -> list[OpenItem]:
     ]
 
 
-def benford_counts(client: Client, newest: date, lookback_days: int, min_amount_ore: int,
+def benford_counts(client: Client, newest: date, lookback_days: int, min_amount_ore: int, min_count: int,
                    companies: Sequence[str] = ()) -> list[BenfordCounts]:
-    """`ap.benford`'s populations of these companies (all when empty), counted in ClickHouse."""
+    """`ap.benford`'s populations of these companies (all when empty), counted in ClickHouse; the suppliers with
+    fewer than `min_count` invoices folded into their company's row without a supplier (judged only there)."""
     return [BenfordCounts(str(c), None if s is None else str(s), int(n), tuple(int(x) for x in digits), first, last)
             for c, s, n, *digits, first, last in rows(client, "finance_benford_counts", newest=newest,
                                                        lookback=lookback_days, min_amount=min_amount_ore,
-                                                       companies=list(companies))]
+                                                       min_count=min_count, companies=list(companies))]
 
 
 @dataclass
@@ -235,7 +236,7 @@ class FinanceReviewer:
         first_seen = {(str(company), str(supplier)): day for company, supplier, day in
                       rows(client, "finance_first_seen_of", suppliers=list(suppliers))} if suppliers else {}
         benford = benford_counts(client, newest, self._conf.finance_lookback_days, int(c.benford["min_amount_ore"]),
-                                 companies) if companies is not None else []
+                                 int(c.benford["min_count"]), companies) if companies is not None else []
         return [
             *likely_unidentified(by_rule["lu"], c.likely_unidentified, end),
             *duplicate_payments(by_rule["dup"], c.duplicate_payment, end),
