@@ -50,7 +50,7 @@ SELECT * FROM (
                          WINDOW w AS (PARTITION BY company, digits ORDER BY posting_date, recorded_at, event_id)
                      )
                      WHERE kind = 'incoming_payment' AND source IN {bank_sources:Array(String)}
-                       AND NOT (match(ref, '^[0-9]{2,25}$')
+                       AND NOT (match(ref, '^[0-9]+$') AND length(ref) BETWEEN 2 AND 25
                                 AND arraySum(arrayMap((d, i) -> if(i % 2 = 0, if(d * 2 > 9, d * 2 - 9, d * 2), d),
                                                       arrayMap(c -> reinterpretAsUInt8(c) - 48,
                                                                arrayReverse(splitByString('', ref))),
