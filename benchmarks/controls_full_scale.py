@@ -252,6 +252,13 @@ def main() -> None:
         load_cases_and_complaints(client, 28)
         print(f"loaded {postings:,} postings and {calls:,} call events in {time.perf_counter() - t0:.1f} s "
               f"(database {settings.clickhouse.database})", flush=True)
+        if "finance" in parts:
+            from servicepulse.streams.readback.finance_review import fill_posting_keys
+
+            # Once per store, not per leader: the key index of migration 0700 filled from the postings stored
+            # before its view existed (here every posting, loaded within the minute the backfill covers). Timed
+            # apart, so a first pass below is what a new leader's first pass costs on a running store.
+            timed("one-off per store: finance_posting_keys backfill", lambda: fill_posting_keys(client))
         settle(client)
 
         if "finance" in parts:
@@ -262,23 +269,26 @@ def main() -> None:
             payroll_wait(client, settings, args.payroll_lines)
 
 
-def settle(client: Client, limit_s: float = 180.0) -> None:
-    """Wait until the store has no merge running (at most `limit_s`): a leader's first pass meets a store that has
-    been running, not 5.8 M rows stored the second before; FINAL over unmerged parts costs several times more."""
-    t0, quiet = time.perf_counter(), 0
-    while quiet < 3 and time.perf_counter() - t0 < limit_s:
+def settle(client: Client, limit_s: float = 300.0) -> None:
+    """Wait (at most `limit_s`) until the store's background merges are done: no merge running and the active
+    parts of invoice_postings unchanged for 10 s. A leader's first pass meets a store that has been running, not
+    5.8 M rows stored seconds before: FINAL over the unmerged parts of a fresh load costs several times more (first
+    passes of 12-14 s right after loading, 4-5 s once merged, on this machine)."""
+    t0, last, still = time.perf_counter(), -1, 0.0
+    while still < 10 and time.perf_counter() - t0 < limit_s:
         running = int(client.query("SELECT count() FROM system.merges WHERE database = currentDatabase()")
                       .result_rows[0][0])
-        quiet = quiet + 1 if running == 0 else 0
-        time.sleep(1.0)
-    parts = int(client.query("SELECT count() FROM system.parts WHERE database = currentDatabase() AND active "
-                             "AND table = 'invoice_postings'").result_rows[0][0])
-    print(f"store merges settled after {time.perf_counter() - t0:.0f} s: invoice_postings in {parts} active parts",
+        parts = int(client.query("SELECT count() FROM system.parts WHERE database = currentDatabase() AND active "
+                                 "AND table = 'invoice_postings'").result_rows[0][0])
+        still = still + 2 if running == 0 and parts == last else 0
+        last = parts
+        time.sleep(2.0)
+    print(f"store merges settled after {time.perf_counter() - t0:.0f} s: invoice_postings in {last} active parts",
           flush=True)
 
 
 def finance(client: Client, settings: Any, args: argparse.Namespace, offset: int) -> None:
-    from servicepulse.streams.readback.finance_review import FinanceReviewer, fill_posting_keys, load_open_items
+    from servicepulse.streams.readback.finance_review import FinanceReviewer, load_open_items
 
     print("finance review (a Stockholm year of postings; window: 45 days, customer invoices 145 days)")
     batch_day = "2026-02-28"  # the year's last day: its payments (30 days on) fall on the newest posting date
@@ -302,10 +312,6 @@ def finance(client: Client, settings: Any, args: argparse.Namespace, offset: int
     if legacy is not None:
         old = timed("legacy: first pass (whole window into Python)", run(legacy))
         print(f"    {len(old):,} findings to send")
-    # Once per store, not per leader: the key index of migration 0700 filled from the postings stored before its
-    # view existed (here every posting was loaded within the minute the backfill covers). Timed apart, so the
-    # first pass below is what a new leader's first pass costs on a running store.
-    timed("one-off per store: finance_posting_keys backfill", lambda: fill_posting_keys(client))
     # Three new leaders in turn (the machine is shared and noisy): each first pass, then the suspense open items
     # read alone (the view v_suspense_open_items, which every first pass reads once).
     firsts, views = [], []
