@@ -43,7 +43,9 @@ from ..finance.review import BenfordCounts, FinanceControls, benford_from_counts
 from ..finance.suspense import OpenItem, aged_alerts, aged_findings
 from .queries import query, rows
 
-__all__ = ["FinanceReviewer", "load_window", "newest_posting_date", "raised_alert_keys", "register"]
+__all__ = [
+    "FinanceReviewer", "fill_posting_keys", "load_window", "newest_posting_date", "raised_alert_keys", "register",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -98,13 +100,14 @@ def load_open_items(client: Client) -> list[OpenItem]:
     ]
 
 
-def benford_counts(client: Client, newest: date, lookback_days: int, min_amount_ore: int,
+def benford_counts(client: Client, newest: date, lookback_days: int, min_amount_ore: int, min_count: int,
                    companies: Sequence[str] = ()) -> list[BenfordCounts]:
-    """`ap.benford`'s populations of these companies (all when empty), counted in ClickHouse."""
+    """`ap.benford`'s populations of these companies (all when empty), counted in ClickHouse; the suppliers with
+    fewer than `min_count` invoices folded into their company's row without a supplier (judged only there)."""
     return [BenfordCounts(str(c), None if s is None else str(s), int(n), tuple(int(x) for x in digits), first, last)
             for c, s, n, *digits, first, last in rows(client, "finance_benford_counts", newest=newest,
                                                        lookback=lookback_days, min_amount=min_amount_ore,
-                                                       companies=list(companies))]
+                                                       min_count=min_count, companies=list(companies))]
 
 
 @dataclass
@@ -200,12 +203,15 @@ class FinanceReviewer:
             return review(postings, first_seen, items, self._controls, today, end)
         # From scratch, filtered in ClickHouse: only the postings some rule can use cross into Python.
         if not self._keys_filled:
-            self._keys_filled = _fill_keys(client)
+            self._keys_filled = fill_posting_keys(client)
         c, lookback = self._controls, self._conf.finance_lookback_days
         horizon = lookback + c.invoice_horizon_days
         first_invoice, history_from, _ = self._history_from(client, newest, horizon)
         result = query(client, "finance_filtered_postings", newest=newest, lookback=lookback, horizon=horizon,
                        first_invoice=first_invoice, history_from=history_from,
+                       bank_sources=list(c.likely_unidentified["bank_sources"]),
+                       length_digit=bool(c.likely_unidentified["ocr_length_digit"]),
+                       invoice_horizon=c.invoice_horizon_days,
                        approval_limit=int(c.split_invoice["approval_limit_ore"]),
                        new_days=int(c.new_supplier_four_eyes["new_supplier_days"]))
         by_rule = _by_rule(result)
@@ -230,7 +236,7 @@ class FinanceReviewer:
         first_seen = {(str(company), str(supplier)): day for company, supplier, day in
                       rows(client, "finance_first_seen_of", suppliers=list(suppliers))} if suppliers else {}
         benford = benford_counts(client, newest, self._conf.finance_lookback_days, int(c.benford["min_amount_ore"]),
-                                 companies) if companies is not None else []
+                                 int(c.benford["min_count"]), companies) if companies is not None else []
         return [
             *likely_unidentified(by_rule["lu"], c.likely_unidentified, end),
             *duplicate_payments(by_rule["dup"], c.duplicate_payment, end),
@@ -300,7 +306,7 @@ class FinanceReviewer:
                            sorted(t.companies) if t.companies else None)
 
 
-def _fill_keys(client: Client) -> bool:
+def fill_posting_keys(client: Client) -> bool:
     """Fill finance_posting_keys from the postings stored before its view existed, once per store (a leader
     doing it again meanwhile only writes keys that collapse). Returns True once filled."""
     if int(rows(client, "finance_keys_filled")[0][0]) == 0:

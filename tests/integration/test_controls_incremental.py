@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
+import random
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from servicepulse.connectors.ingest.ocr import luhn_check_digit
 from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import (
     CallEvent,
@@ -117,6 +120,59 @@ def test_finance_review_incremental_equals_the_whole_window(pipeline: Pipeline) 
     scratch = _marks(_passes(FinanceReviewer(settings, pipeline.client)))
     assert _marks(second) <= scratch <= _marks(first) | _marks(second)
     assert _passes(incremental) == [] and incremental.last_pass == "none"
+
+
+def _bank_postings(seed: int, newest: date) -> list[InvoicePosting]:
+    """Customer invoices and incoming payments built to probe `bank.likely_unidentified`'s SQL pre-filter:
+    exact, partial, over- and double payments, invoices after their payment, credit notes, references with
+    blanks around or inside them, invalid and missing OCR numbers, payments from sources the rule skips,
+    postings before the window and the invoice horizon, a version stored twice."""
+    rnd = random.Random(seed)
+    out: list[InvoicePosting] = []
+    at = datetime(2026, 1, 1, 9, tzinfo=STOCKHOLM)
+
+    def add(kind: PostingKind, company: str, amount: int, day: date, ref: str | None, source: str = "bgmax") -> None:
+        account = "1510" if kind is PostingKind.customer_invoice else "1930"
+        out.append(InvoicePosting(
+            event_id=f"{kind.value[:2]}-{seed}-{len(out)}", kind=kind, company=company, account=account,
+            amount_ore=amount, posting_date=day, reference=ref, source=source,
+            recorded_at=at + timedelta(minutes=rnd.randrange(600))))
+
+    for n in range(400):
+        company = rnd.choice(("1010", "1020"))
+        number = str(7_000_000 + n)
+        ocr = number + luhn_check_digit(number)
+        spellings = [ocr, ocr, ocr, f" {ocr} ", f"{ocr}\t", f"\xa0{ocr}", f"{ocr[:3]} {ocr[3:]}"]
+        amounts = [rnd.choice((10_000, 25_000, 99_900)) for _ in range(rnd.randrange(0, 4))]
+        for amount in amounts:
+            day = newest - timedelta(days=rnd.randrange(0, 160))
+            add(PostingKind.customer_invoice, company, rnd.choice((amount, amount, -amount, 0)), day,
+                rnd.choice(spellings))
+        for _ in range(rnd.randrange(0, 4)):
+            amount = rnd.choice([*amounts, 5_000, 200_000]) if amounts else rnd.choice((5_000, 25_000))
+            paid = rnd.choice((amount, amount, amount // 2, amount * 2))
+            day = newest - timedelta(days=rnd.randrange(0, 60))
+            # Invalid references in half the groups only: one in a group sends the whole group to the rule.
+            invalid = [ocr[:-1] + str((int(ocr[-1]) + 1) % 10), None, "", "ABC-1", "7"] if n % 2 else []
+            ref = rnd.choice([*spellings, *invalid])
+            add(PostingKind.incoming_payment, company, -paid, day, ref,
+                source=rnd.choice(("bgmax", "bgmax", "camt054", "agresso")))
+    # A version stored twice (same sorting key): counted once.
+    out.append(out[0].model_copy(update={"recorded_at": out[0].recorded_at + timedelta(seconds=1)}))
+    return out
+
+
+def test_first_pass_replays_bank_payments_as_the_whole_window(pipeline: Pipeline) -> None:
+    newest = date(2026, 6, 30)
+    store = Store(pipeline)
+    store.insert(_bank_postings(7, newest))
+    whole = _passes(FinanceReviewer(pipeline.settings, pipeline.client, incremental=False))
+    first = _passes(FinanceReviewer(pipeline.settings, pipeline.client))
+    # The SQL pre-filter sends only some payments' reference groups into Python: same findings, ids, evidence.
+    assert _marks(first) == _marks(whole)
+    reasons = {json.loads(f.evidence_json)["reason"] for f in first if f.rule_id == "bank.likely_unidentified"}
+    assert {"no_open_invoice", "ocr_check_digit", "missing_reference", "reference_not_numeric",
+            "reference_length"} <= reasons
 
 
 def test_sla_tick_on_a_snapshot_equals_the_deep_copied_tick(pipeline: Pipeline) -> None:
