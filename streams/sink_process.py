@@ -140,7 +140,10 @@ class SinkProcess:
     # ------------------------------------------------------------------ the loop
 
     def _next_batch(self) -> list[KafkaMessage]:
-        """Up to batch_max messages: what is queued now, topped up until the queue runs dry or batch_within_s."""
+        """Up to batch_max messages: what is queued now, topped up until the queue runs dry or batch_within_s.
+        Only an empty batch waits, and only for its first message: `consume(n, timeout)` returns at n messages or
+        at the timeout, so asking it for the batch held every batch at a steady rate for its whole 50 ms slice;
+        `poll()` returns as soon as one message is there, and `consume(timeout=0)` takes what is queued behind it."""
         conf = self._settings.sink
         batch, self._carry = self._carry, []
         epoch = self._fence.epoch
@@ -150,10 +153,15 @@ class SinkProcess:
             if left <= 0:
                 break
             want = conf.batch_max - len(batch)
-            got = self._consumer.consume(num_messages=want, timeout=min(left, 0.05))
+            topping_up = bool(batch)
+            if topping_up:
+                got = self._consumer.consume(num_messages=want, timeout=0)
+            else:
+                first = self._consumer.poll(timeout=min(left, 0.05))
+                got = [] if first is None else [first]
             if self._fence.epoch != epoch:
-                # A rebalance ran inside consume(): what was read before it belongs to the old assignment; the
-                # partitions assigned now are read again from their committed offsets, in order.
+                # A rebalance ran inside consume() or poll(): what was read before it belongs to the old
+                # assignment; the partitions assigned now are read again from their committed offsets, in order.
                 epoch, batch = self._fence.epoch, []
             for m in got:
                 err = m.error()
@@ -161,7 +169,7 @@ class SinkProcess:
                     batch.append(m)
                 elif err.code() != KafkaError._PARTITION_EOF:
                     log.warning("consumer error", error=str(err))
-            if batch and len(got) < want:
+            if topping_up and len(got) < want:
                 break  # the queue ran dry: write what there is now (latency), the next batch is already fetching
         return batch
 
