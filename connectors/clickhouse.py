@@ -315,9 +315,9 @@ def backoff_s(attempt: int, base_s: float = 0.4, cap_s: float = 5.0) -> float:
 
 
 # Column types per client and (table, columns): without them clickhouse-connect asks the store `DESCRIBE TABLE`
-# before every insert, a second round trip per batch (measured: a third to half of a sink write's time on the
-# loaded embedded store). Dropped on any failed insert, so a schema changed under a running process costs one
-# failed attempt, retried (or bisected) with the types read again, never a dead letter.
+# before every insert, a second round trip per batch (measured at 1,000/s on the loaded embedded store: p50 5 ms
+# of a 33 ms write, p99 110 ms, max 207 ms). Dropped on any failed insert, so a schema changed under a running
+# process costs one failed attempt, retried (or bisected) with the types read again, never a dead letter.
 _TYPES: weakref.WeakKeyDictionary[Client, dict[tuple[str, tuple[str, ...]], Sequence[ClickHouseType]]] = (
     weakref.WeakKeyDictionary())
 _TYPES_LOCK = threading.Lock()
