@@ -181,6 +181,11 @@ class RegistrySettings(_Group):
 class SinkSettings(_Group):
     batch_max: int = Field(10_000, ge=1, description="Rows per ClickHouse insert when the stream is busy")
     batch_within_s: float = Field(1.0, gt=0, description="Longest wait before a partial batch is written")
+    linger_s: float = Field(
+        0.0, ge=0, description="How long a sink process's batch keeps collecting after its first message before it is "
+        "written (0: as soon as the queue runs dry, the lowest produce-to-queryable latency). A trade-off: raise it "
+        "(e.g. 0.2) for fewer, larger inserts when many sink processes write to one ClickHouse server; each batch "
+        "then waits up to this long")
     insert_retries: int = Field(
         5, ge=0, description="Retries of one insert inside `insert_rows` (CLI, tests); the sink retries without limit"
     )

@@ -140,20 +140,32 @@ class SinkProcess:
     # ------------------------------------------------------------------ the loop
 
     def _next_batch(self) -> list[KafkaMessage]:
-        """Up to batch_max messages: what is queued now, topped up until the queue runs dry or batch_within_s."""
+        """Up to batch_max messages: what is queued now, topped up until the queue runs dry or batch_within_s.
+        An empty batch waits in `poll()`, which returns at the first message; the rest is what is queued behind it
+        (`consume(timeout=0)`), or what arrives within SINK__LINGER_S of the first. `consume(n, timeout)` returns
+        at n messages or at the timeout: asked for the batch, it held every batch at a steady rate for its whole
+        50 ms slice."""
         conf = self._settings.sink
         batch, self._carry = self._carry, []
         epoch = self._fence.epoch
         deadline = time.monotonic() + conf.batch_within_s
+        linger_until = time.monotonic() + conf.linger_s if batch else 0.0
         while len(batch) < conf.batch_max and not self._stop.is_set():
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
                 break
             want = conf.batch_max - len(batch)
-            got = self._consumer.consume(num_messages=want, timeout=min(left, 0.05))
+            topping_up = bool(batch)
+            if topping_up:
+                got = self._consumer.consume(num_messages=want, timeout=max(0.0, min(linger_until - now, left)))
+            else:
+                first = self._consumer.poll(timeout=min(left, 0.05))
+                got = [] if first is None else [first]
+                linger_until = time.monotonic() + conf.linger_s
             if self._fence.epoch != epoch:
-                # A rebalance ran inside consume(): what was read before it belongs to the old assignment; the
-                # partitions assigned now are read again from their committed offsets, in order.
+                # A rebalance ran inside consume() or poll(): what was read before it belongs to the old
+                # assignment; the partitions assigned now are read again from their committed offsets, in order.
                 epoch, batch = self._fence.epoch, []
             for m in got:
                 err = m.error()
@@ -161,7 +173,7 @@ class SinkProcess:
                     batch.append(m)
                 elif err.code() != KafkaError._PARTITION_EOF:
                     log.warning("consumer error", error=str(err))
-            if batch and len(got) < want:
+            if topping_up and len(got) < want and time.monotonic() >= linger_until:
                 break  # the queue ran dry: write what there is now (latency), the next batch is already fetching
         return batch
 

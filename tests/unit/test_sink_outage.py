@@ -4,6 +4,7 @@ token), and the findings sink dropping ids already stored."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,8 +31,11 @@ class DownClient:
         self.inserts: list[tuple[int, str]] = []
         self.attempts = 0
 
-    def insert(self, table: str, rows: Sequence[Any], column_names: list[str], settings: dict[str, str],
-               column_oriented: bool = False) -> None:
+    def create_insert_context(self, table: str, column_names: list[str]) -> SimpleNamespace:
+        return SimpleNamespace(column_types=[None] * len(column_names))  # DESCRIBE TABLE, once per table
+
+    def insert(self, table: str, rows: Sequence[Any], column_names: list[str], column_types: list[str],
+               settings: dict[str, str], column_oriented: bool = False) -> None:
         rows = [list(r) for r in zip(*rows, strict=True)] if column_oriented else rows  # the sink's columns
         self.attempts += 1
         if self.attempts <= self.down:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -126,9 +127,15 @@ class FakeClient:
     def __init__(self, failures: Sequence[Exception] = ()) -> None:
         self.failures = list(failures)
         self.inserts: list[tuple[list[Any], str]] = []
+        self.described: list[str] = []  # the DESCRIBE round trips: one per table until an insert fails
 
-    def insert(self, table: str, rows: Sequence[Any], column_names: list[str], settings: dict[str, str],
-               column_oriented: bool = False) -> None:
+    def create_insert_context(self, table: str, column_names: list[str]) -> SimpleNamespace:
+        self.described.append(table)
+        return SimpleNamespace(column_types=[f"type of {name} #{len(self.described)}" for name in column_names])
+
+    def insert(self, table: str, rows: Sequence[Any], column_names: list[str], column_types: list[str],
+               settings: dict[str, str], column_oriented: bool = False) -> None:
+        assert len(column_types) == len(column_names)
         rows = [list(r) for r in zip(*rows, strict=True)] if column_oriented else rows  # the sink's columns
         if self.failures:
             raise self.failures.pop(0)
@@ -140,6 +147,23 @@ def test_transient_errors_are_retried_with_backoff() -> None:
     slept: list[float] = []
     insert_rows(client, "t", ["a"], [[1]], token="x", retries=5, sleep=slept.append)  # type: ignore[arg-type]
     assert slept == [0.4, 0.8] and client.inserts == [([[1]], "x")]
+
+
+def test_column_types_are_read_once_and_again_after_a_failure() -> None:
+    client = FakeClient()
+    for token in ("a", "b", "c"):
+        insert_rows(client, "t", ["a"], [[1]], token=token)  # type: ignore[arg-type]
+    insert_rows(client, "u", ["a"], [[1]], token="d")  # type: ignore[arg-type]
+    assert client.described == ["t", "u"] and len(client.inserts) == 4
+    # A failed insert may mean the schema changed under the process: the retry reads the types again.
+    client.failures = [server_error(159, "TIMEOUT_EXCEEDED")]
+    insert_rows(client, "t", ["a"], [[1]], token="e", sleep=lambda _s: None)  # type: ignore[arg-type]
+    assert client.described == ["t", "u", "t"] and len(client.inserts) == 5
+    client.failures = [server_error(53, "TYPE_MISMATCH")]
+    with pytest.raises(DatabaseError):
+        insert_rows(client, "t", ["a"], [[1]], token="f")  # type: ignore[arg-type]
+    insert_rows(client, "t", ["a"], [[1]], token="f")  # type: ignore[arg-type]
+    assert client.described == ["t", "u", "t", "t"]
 
 
 def test_transient_errors_past_the_retries_are_raised() -> None:
@@ -281,8 +305,8 @@ class RefusingClient(FakeClient):
         super().__init__()
         self.poison = poison
 
-    def insert(self, table: str, rows: Sequence[Any], column_names: list[str], settings: dict[str, str],
-               column_oriented: bool = False) -> None:
+    def insert(self, table: str, rows: Sequence[Any], column_names: list[str], column_types: list[str],
+               settings: dict[str, str], column_oriented: bool = False) -> None:
         rows = [list(r) for r in zip(*rows, strict=True)] if column_oriented else rows  # the sink's columns
         if self.poison & {r[-1] for r in rows}:
             raise server_error(321, "VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE", "Value 'x' is out of range")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from servicepulse.config import Settings
@@ -33,8 +34,11 @@ class Store:
         self.watermark_reads += 1
         return Result([("calls", 0, max(self.offsets))] if self.offsets else [])
 
-    def insert(self, table: str, data: Sequence[Any], column_names: list[str], settings: dict[str, str],
-               column_oriented: bool = False) -> None:
+    def create_insert_context(self, table: str, column_names: list[str]) -> SimpleNamespace:
+        return SimpleNamespace(column_types=[None] * len(column_names))  # DESCRIBE TABLE, once per table
+
+    def insert(self, table: str, data: Sequence[Any], column_names: list[str], column_types: list[str],
+               settings: dict[str, str], column_oriented: bool = False) -> None:
         assert column_oriented
         self.offsets.extend(data[-1])  # the _offset column
 
