@@ -183,7 +183,7 @@ def score(
     import orjson
 
     from servicepulse.connectors.clickhouse import connect
-    from servicepulse.streams.readback.queries import query
+    from servicepulse.streams.readback.payroll_checks import check_status
 
     settings = settings_and_logging()
     truth = orjson.loads(truth_file.read_bytes())
@@ -193,7 +193,7 @@ def score(
     while True:
         # The check row comes before its findings are stored (worker -> Kafka -> sink): wait for both, or a
         # score read in between would count a partial set of findings.
-        checked, announced, stored = query(client, "payroll_run_check_status", run_id=run_id).result_rows[0]
+        checked, announced, stored = check_status(client, run_id)
         if (checked and stored >= announced) or time.monotonic() >= deadline:
             break
         time.sleep(0.5)

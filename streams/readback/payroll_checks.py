@@ -43,6 +43,7 @@ __all__ = [
     "PendingRuns",
     "RunCheck",
     "check_run",
+    "check_status",
     "closed_runs",
     "lines_ready",
     "load_context",
@@ -74,6 +75,13 @@ def lines_ready(client: Client, run: PayrollRun) -> bool:
         return True
     rows_stored = int(rows(client, "payroll_line_rows", customer=run.customer, run_id=run.run_id)[0][0])
     return rows_stored >= run.line_count and stored_line_count(client, run) >= run.line_count
+
+
+def check_status(client: Client, run_id: str) -> tuple[int, int, int]:
+    """(checks of the run, findings its latest check announced, its findings stored): the check row is written
+    before its findings pass through Kafka and the sink, so a reader of the findings waits for stored >= announced."""
+    checks, announced, stored = query(client, "payroll_run_check_status", run_id=run_id).result_rows[0]
+    return int(checks), int(announced or 0), int(stored)
 
 
 def wait_for_lines(client: Client, run: PayrollRun, timeout_s: float, poll_s: float = 0.5,
