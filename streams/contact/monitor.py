@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import accumulate
+from typing import NamedTuple
 
 from servicepulse.domain.calendar import WorkingCalendar
 from servicepulse.domain.parameters import Parameters
@@ -39,9 +40,9 @@ def _step(moment: datetime) -> int:
     return int(moment.timestamp()) // int(HOP_STEP.total_seconds())
 
 
-@dataclass(frozen=True)
-class Bucket:
-    """Exact counts of one answer group for contacts offered in one 5-minute step."""
+class Bucket(NamedTuple):
+    """Exact counts of one answer group for contacts offered in one 5-minute step (a named tuple: a first tick
+    reads ~60,000 of them)."""
 
     queue: str
     org: str
