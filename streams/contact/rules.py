@@ -24,6 +24,7 @@ __all__ = [
     "PendingItem",
     "WindowResult",
     "deadline_alerts",
+    "service_level_decides",
     "service_level_step",
 ]
 
@@ -75,14 +76,26 @@ def _alert(rule: Rule, severity: Severity, key: str, state: AlertState, title: s
                        window_start=start, window_end=end, occurred_at=at, details=details, severity=severity)
 
 
+def service_level_decides(raised: bool, offered: int, within: int, target: float,
+                          rule: Rule = SERVICE_LEVEL) -> bool:
+    """Does a closed window with these counts change anything: raise (nothing `raised`: level below target) or
+    resolve (a breach `raised`: level back at or above it)? Windows with fewer than `min_offered` contacts (or
+    none) never do. `service_level_step` decides by this, so a caller may skip the windows it rejects."""
+    if offered == 0 or offered < rule["min_offered"]:
+        return False
+    level = within / offered
+    return level >= target if raised else level < target
+
+
 def service_level_step(
     state: BreachState | None, window: WindowResult, rule: Rule = SERVICE_LEVEL
 ) -> tuple[BreachState | None, list[Alert]]:
     """Feed closed windows of one queue in start order: raise once when the level drops below target, resolve
     once when it is back at or above it."""
-    level = window.service_level
-    if level is None or window.offered < rule["min_offered"]:
+    if not service_level_decides(state is not None, window.offered, window.answered_within_threshold,
+                                 window.target, rule):
         return state, []
+    level = window.answered_within_threshold / window.offered
     local_start = window.window_start.astimezone(STOCKHOLM)
     details = {"queue": window.queue, "org": window.org, "offered": window.offered,
                "answered_within_threshold": window.answered_within_threshold,

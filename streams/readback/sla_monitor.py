@@ -86,22 +86,35 @@ class _Followed:
         while self.heap and self.heap[0][0] < since:
             self.dirty.add(heapq.heappop(self.heap)[1])
         start, end = self.start, self.end
+        rows, items = self.rows, self.items
+        # One pass over each dirty item's rows (two on a first tick of ~35,000 e-mails): no per-item lists.
         for item in self.dirty:
-            kept = {r for r in self.rows.get(item, ()) if r[0] >= since}
+            kept = rows.get(item)
             if not kept:
-                self.rows.pop(item, None)
-                self.items.pop(item, None)
+                rows.pop(item, None)
+                items.pop(item, None)
                 continue
-            if len(kept) != len(self.rows[item]):
-                self.rows[item] = kept
-                heapq.heappush(self.heap, (min(kept)[0], item))
-            starts = [r[0] for r in kept if r[1] == start]
-            if not starts:
-                self.items.pop(item, None)
+            oldest = min(kept)
+            if oldest[0] < since:
+                kept = {r for r in kept if r[0] >= since}
+                if not kept:
+                    rows.pop(item, None)
+                    items.pop(item, None)
+                    continue
+                rows[item] = kept
+                oldest = min(kept)
+                heapq.heappush(self.heap, (oldest[0], item))
+            opened = answered = None
+            for ms, kind, _, _ in kept:
+                if kind == start:
+                    opened = ms if opened is None or ms < opened else opened
+                elif kind == end:
+                    answered = ms if answered is None or ms < answered else answered
+            if opened is None:
+                items.pop(item, None)
                 continue
-            ends = [r[0] for r in kept if r[1] == end]
-            self.items[item] = PendingItem(item, min(kept)[2], _at(min(starts)),  # type: ignore[arg-type]
-                                           _at(min(ends)) if ends else None)
+            items[item] = PendingItem(item, oldest[2], _at(opened),  # type: ignore[arg-type]
+                                      _at(answered))
         self.dirty.clear()
         self.since = since
         return list(self.items.values())
