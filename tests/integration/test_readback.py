@@ -33,7 +33,9 @@ VALUES: dict[str, object] = {
     "history_from": date(2026, 1, 1), "min_amount": 1000, "companies": ["1040"], "slices": 2, "slice": 1,
     "rule_keys": [("ref", "1040", "123")], "own": [("1040", "1510", date(2026, 3, 2), "e1")], "least": 1,
     "approval_limit": 5_000_000, "new_days": 90, "table": "call_events", "group": "queue",
-    "versions": [("kc-parking", 1772438400000, "e1")],
+    "versions": [("kc-parking", 1772438400000, "e1")], "rules": ["payroll.", "gl.suspense_aged"],
+    "severities": ["high", "critical"], "min_count": 5,
+    "bank_sources": ["bgmax", "camt054"], "length_digit": True, "invoice_horizon": 145,
 }
 
 
