@@ -33,14 +33,14 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from servicepulse.devstack.stack import environ
 from servicepulse.domain.calendar import is_working_day
 from servicepulse.domain.zone import STOCKHOLM
 from servicepulse.schemas.events import PayCategory, PayLine
@@ -229,18 +229,6 @@ def _cli(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[by
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 
-@contextmanager
-def _environ(env: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def _label(pid: int) -> str:
     """`worker 0`, `sink 0`, `up`...: the servicepulse command a process runs (whatever `up` starts)."""
     try:
@@ -259,7 +247,7 @@ def end_to_end(planted: PlantedRun, ctx: RunContext, *, broker: str = "tansu", t
                work_dir: Path | None = None) -> EndToEnd:
     """The main run from file to findings through the real processes. With `bootstrap` and `clickhouse_url`
     it uses that broker and store (the smoke test's); otherwise it starts the embedded ones."""
-    from peers import PeakRss  # type: ignore[import-not-found]  # benchmarks/ is on sys.path when run
+    from peers import PeakRss, children  # type: ignore[import-not-found]  # benchmarks/ is on sys.path when run
 
     from servicepulse.config import Topics
     from servicepulse.devstack.stack import embedded_stack
@@ -278,7 +266,7 @@ def end_to_end(planted: PlantedRun, ctx: RunContext, *, broker: str = "tansu", t
             bootstrap, clickhouse_url = local.bootstrap, local.clickhouse_url
             store_pid = local.store.pid if local.store else None
             # The broker is this process's other child (EmbeddedBroker does not expose its pid).
-            others = [pid for pid in _children_of(os.getpid()) if pid != store_pid]
+            others = [pid for pid in children().get(os.getpid(), []) if pid != store_pid]
         name = "benchpay" + uuid.uuid4().hex[:8]
         env = dict(os.environ) | {
             "KAFKA_BOOTSTRAP": bootstrap, "CLICKHOUSE_URL": clickhouse_url, "CLICKHOUSE__DATABASE": name,
@@ -294,7 +282,7 @@ def end_to_end(planted: PlantedRun, ctx: RunContext, *, broker: str = "tansu", t
             rss["broker"] = PeakRss(*others)
         client = _wait_until_migrated(clickhouse_url, name, up)
         # In this process (the smoke test's time is mostly Python start-ups): the same functions the CLI runs.
-        with _environ(env):
+        with environ(env):
             from servicepulse.cli.controls import people
             from servicepulse.cli.ingest import ingest as ingest_files
 
@@ -315,7 +303,7 @@ def end_to_end(planted: PlantedRun, ctx: RunContext, *, broker: str = "tansu", t
         # The stages overlap: the sink stores lines while the ingest is still publishing, and the
         # ingest process's own exit (interpreter teardown) can come after its last line is stored.
         # Each milestone is therefore watched on its own and reported in the order it happened.
-        ingested = False
+        ingested = queryable = False
         while time.perf_counter() < deadline:
             now = time.perf_counter() - start
             if not ingested and ingest.poll() is not None:
@@ -338,13 +326,14 @@ def end_to_end(planted: PlantedRun, ctx: RunContext, *, broker: str = "tansu", t
                 if got:
                     checked = (int(got[0][0]), float(got[0][1]))
                     stages.append(("checked by every rule", now))
-            elif not any(s == "findings queryable" for s, _ in stages):
+            elif not queryable:
                 stored = client.query("SELECT count() FROM findings FINAL"
                                       " WHERE JSONExtractString(evidence_json, 'run_id') = {r:String}",
                                       parameters={"r": run_id}).result_rows[0][0]
-                if stored >= checked[0]:
+                queryable = stored >= checked[0]
+                if queryable:
                     stages.append(("findings queryable", now))
-            if ingested and any(s == "findings queryable" for s, _ in stages):
+            if ingested and queryable:
                 break
             time.sleep(0.25)
         else:
@@ -361,25 +350,12 @@ def end_to_end(planted: PlantedRun, ctx: RunContext, *, broker: str = "tansu", t
                         findings_in_memory, checked[1])
 
 
-def _children_of(pid: int) -> list[int]:
-    out = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                stat = Path(f"/proc/{entry.name}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(entry.name))
-    return out
-
-
 def _wait_until_migrated(url: str, database: str, up: subprocess.Popen[bytes]) -> Any:
     """A client on the benchmark's database once `up` has migrated it and its worker has joined."""
     from servicepulse.config import load_settings
     from servicepulse.connectors.clickhouse import connect
 
-    with _environ(dict(os.environ) | {"CLICKHOUSE_URL": url, "CLICKHOUSE__DATABASE": database}):
+    with environ(dict(os.environ) | {"CLICKHOUSE_URL": url, "CLICKHOUSE__DATABASE": database}):
         settings = load_settings()
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:

@@ -367,7 +367,7 @@ def run_job(name: str, a: JobArgs) -> None:
 # --------------------------------------------------------------------------- measuring (the driver)
 
 
-def _children() -> dict[int, list[int]]:
+def children() -> dict[int, list[int]]:
     tree: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -406,7 +406,7 @@ class PeakRss:
                 return
 
     def sample(self) -> None:
-        tree = _children()
+        tree = children()
         todo = list(self.roots)
         while todo:
             pid = todo.pop()
@@ -615,20 +615,15 @@ class Servicepulse:
         from servicepulse.config import Topics, load_settings
         from servicepulse.connectors.clickhouse import connect
         from servicepulse.connectors.kafka import EventProducer, ensure_topics
-        from servicepulse.devstack.stack import module_command
+        from servicepulse.devstack.stack import environ, module_command
 
         name = "peers" + uuid.uuid4().hex[:8]
         env = dict(os.environ) | {
             "KAFKA_BOOTSTRAP": self.bootstrap, "CLICKHOUSE_URL": self.clickhouse_url, "CLICKHOUSE__DATABASE": name,
             "KAFKA__CONSUMER_GROUP": name, "KAFKA__PARTITIONS": str(PARTITIONS), "LOG__FORMAT": "json",
         } | {f"KAFKA__TOPICS__{f.upper()}": f"{name}-{f}" for f in Topics.model_fields}
-        saved = dict(os.environ)
-        os.environ.update(env)
-        try:
+        with environ(env):
             settings = load_settings()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
         ensure_topics(settings.kafka)
         log = work / f"{name}.log"
         with log.open("wb") as out:

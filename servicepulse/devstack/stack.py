@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .broker import free_port, wait_for_port
 
-__all__ = ["EmbeddedStore", "LocalStack", "embedded_stack", "module_command", "start_store"]
+__all__ = ["EmbeddedStore", "LocalStack", "embedded_stack", "environ", "module_command", "start_store"]
 
 
 class EmbeddedStore:
@@ -86,6 +86,20 @@ class LocalStack:
     bootstrap: str
     clickhouse_url: str
     store: EmbeddedStore | None = None
+
+
+@contextmanager
+def environ(env: dict[str, str]) -> Iterator[None]:
+    """The process environment is exactly `env` inside the block, and what it was afterwards: how a test or a
+    benchmark reads a pipeline's settings (`load_settings`) or runs a CLI function in-process for its own stack."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def module_command(module: str, *args: str) -> list[str]:

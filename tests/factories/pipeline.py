@@ -217,16 +217,11 @@ def open_pipeline(backend: Backend, workdir: Path, **extra_env: str) -> Pipeline
     from servicepulse.config import load_settings
     from servicepulse.connectors.clickhouse import migrate
     from servicepulse.connectors.kafka import ensure_topics
+    from servicepulse.devstack.stack import environ
 
     env = pipeline_env(backend, "t" + uuid.uuid4().hex[:10], workdir) | extra_env
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
+    with environ(env):
         settings = load_settings()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
     migrate(settings.clickhouse)
     ensure_topics(settings.kafka)
     return Pipeline(env, settings, workdir)
