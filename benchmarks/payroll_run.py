@@ -251,6 +251,7 @@ def end_to_end(planted: PlantedRun, ctx: RunContext, *, broker: str = "tansu", t
 
     from servicepulse.config import Topics
     from servicepulse.devstack.stack import embedded_stack
+    from servicepulse.streams.readback.payroll_checks import check_status
 
     findings_in_memory = len(evaluate_run(ctx))
     with ExitStack() as stack:
@@ -327,10 +328,7 @@ def end_to_end(planted: PlantedRun, ctx: RunContext, *, broker: str = "tansu", t
                     checked = (int(got[0][0]), float(got[0][1]))
                     stages.append(("checked by every rule", now))
             elif not queryable:
-                stored = client.query("SELECT count() FROM findings FINAL"
-                                      " WHERE JSONExtractString(evidence_json, 'run_id') = {r:String}",
-                                      parameters={"r": run_id}).result_rows[0][0]
-                queryable = stored >= checked[0]
+                queryable = check_status(client, run_id)[2] >= checked[0]  # the run's findings stored
                 if queryable:
                     stages.append(("findings queryable", now))
             if ingested and queryable:
